@@ -1,0 +1,1 @@
+"""The PBX port and its adapters (ARI, AMI, simulator)."""

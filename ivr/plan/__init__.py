@@ -1,0 +1,1 @@
+"""The dial-plan language: loading, schema, checks and the immutable model."""

@@ -1,0 +1,1 @@
+"""Queues, agents, skills, strategies, overflow steps and callbacks."""

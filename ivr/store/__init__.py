@@ -1,0 +1,1 @@
+"""The state port and its adapters (SQLite, Redis)."""
