@@ -1,0 +1,65 @@
+"""One call as the core sees it: its plan version, its place in it, and what it waits for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivr.calls.commands import CancelTimer, Command, Note, Play, StartTimer, StopPlayback
+from ivr.calls.events import Caller
+from ivr.plan.plan import Plan
+
+
+@dataclass
+class Call:
+    """A live call. The plan is the version the call started on, whatever reloads happen."""
+
+    id: str
+    plan: Plan
+    number: str
+    caller: Caller
+    arrived_at: float
+    language: str
+    node: str = "start"
+    step: object | None = None
+    playback: str | None = None
+    timer: str | None = None
+    hanging_up: bool = False
+    outcome: str = ""
+    _seq: int = field(default=0, repr=False)
+
+    def _next_id(self, kind: str) -> str:
+        self._seq += 1
+        return f"{self.id}-{kind}{self._seq}"
+
+    def play(self, media: list[str] | tuple[str, ...]) -> Play:
+        """Start a playback of `media`; it becomes the one the call waits on."""
+        self.playback = self._next_id("p")
+        return Play(self.id, self.playback, tuple(media), self.language)
+
+    def stop_playback(self) -> list[Command]:
+        """Stop the current playback, if any (its PromptFinished will be ignored)."""
+        if self.playback is None:
+            return []
+        playback, self.playback = self.playback, None
+        return [StopPlayback(self.id, playback)]
+
+    def start_timer(self, seconds: float) -> StartTimer:
+        """Start the one timer the call waits on, replacing any earlier one."""
+        self.timer = self._next_id("t")
+        return StartTimer(self.id, self.timer, seconds)
+
+    def cancel_timer(self) -> list[Command]:
+        """Cancel the current timer, if any."""
+        if self.timer is None:
+            return []
+        timer, self.timer = self.timer, None
+        return [CancelTimer(self.id, timer)]
+
+    def note(self, kind: str, **fields: str) -> Note:
+        """A journal entry about this call."""
+        return Note(self.id, kind, fields)
+
+    def leave_node(self) -> list[Command]:
+        """Drop whatever the current node was waiting on."""
+        self.step = None
+        return self.stop_playback() + self.cancel_timer()

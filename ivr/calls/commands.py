@@ -1,0 +1,82 @@
+"""What the core asks for: commands for the PBX, the timers and the journal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Answer the call (200 OK to the caller)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    """Play media in order as one playback: `media` items are PBX URIs such as `sound:hello`."""
+
+    call_id: str
+    playback_id: str
+    media: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlayback:
+    """Stop a playback early (barge-in)."""
+
+    call_id: str
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """End the call from our side."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContinueInDialplan:
+    """Hand the call back to the PBX dialplan (its fallback after the Stasis app)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    """Deliver `TimerFired(call_id, timer_id)` after `seconds`."""
+
+    call_id: str
+    timer_id: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """Forget a timer that is no longer wanted."""
+
+    call_id: str
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """The core is done with the call: drop its timers and any state kept for it."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A journal entry: something worth keeping about the call (also feeds logs and metrics)."""
+
+    call_id: str
+    kind: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+PbxCommand = Answer | Play | StopPlayback | HangUp | ContinueInDialplan
+TimerCommand = StartTimer | CancelTimer | Release
+Command = PbxCommand | TimerCommand | Note

@@ -1,0 +1,63 @@
+"""What happens to a call: the events the core reacts to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, as the network says; `number` and `name` are already made safe."""
+
+    number: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallArrived:
+    """A new call entered the daemon: `number` is the dialled number (DID)."""
+
+    call_id: str
+    number: str
+    caller: Caller
+
+
+@dataclass(frozen=True, slots=True)
+class DigitPressed:
+    """The caller pressed a key (RFC 4733 DTMF): one of 0-9, *, #, A-D."""
+
+    call_id: str
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFinished:
+    """A playback ended, by itself or because it was stopped."""
+
+    call_id: str
+    playback_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer the core started has run out."""
+
+    call_id: str
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallResumed:
+    """The PBX link came back and the call still exists: repeat the current step."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallHungUp:
+    """The caller is gone (hang-up, or the channel left the daemon's app)."""
+
+    call_id: str
+
+
+CallEvent = CallArrived | DigitPressed | PromptFinished | TimerFired | CallResumed | CallHungUp

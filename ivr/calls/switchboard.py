@@ -1,0 +1,156 @@
+"""The core: every live call, each event routed to its node's executor, commands back out.
+
+Plain Python: no sockets, no wall clock (time comes from the injected clock), no globals.
+"""
+
+from __future__ import annotations
+
+from ivr.calls import hangup, menu, play
+from ivr.calls.call import Call
+from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release
+from ivr.calls.events import CallArrived, CallEvent, CallHungUp, CallResumed
+from ivr.calls.step import Step
+from ivr.clock import Clock
+from ivr.plan.model import GotoNode, HangupNode, MenuNode, PlayNode
+from ivr.plan.plan import PlanBook
+
+# A plan that passed `check` never loops without a prompt; this guards the core all the same.
+MAX_HOPS = 32
+
+
+class Switchboard:
+    """Owns every call the daemon serves and decides its next step."""
+
+    def __init__(self, plans: PlanBook, clock: Clock) -> None:
+        self.plans = plans
+        self.clock = clock
+        self.calls: dict[str, Call] = {}
+        self.accepting = True
+
+    def reload(self, plans: PlanBook) -> None:
+        """New calls get `plans`; calls in progress keep the version they started with."""
+        self.plans = plans
+
+    def stop_accepting(self) -> None:
+        """From now on new calls go back to the PBX dialplan (shutdown in progress)."""
+        self.accepting = False
+
+    def hand_back_all(self) -> list[Command]:
+        """Give every remaining call back to the PBX dialplan, so none is left in silence."""
+        commands: list[Command] = []
+        for call in list(self.calls.values()):
+            commands += call.leave_node()
+            commands += [call.note("handed_back", node=call.node), ContinueInDialplan(call.id)]
+            commands += self._forget(call, "handed_back")
+        return commands
+
+    def handle(self, event: CallEvent) -> list[Command]:
+        """The commands that follow from `event`."""
+        if isinstance(event, CallArrived):
+            return self._arrive(event)
+        call = self.calls.get(event.call_id)
+        if call is None:
+            return []  # a late event for a call that has already ended
+        if isinstance(event, CallHungUp):
+            return self._forget(call, call.outcome or "hungup_in_menu")
+        if isinstance(event, CallResumed):
+            return self._run(call, self._resume(call))
+        if call.hanging_up:
+            return self._run(call, hangup.handle(call, event))
+        node = call.plan.node(call.node)
+        match node:
+            case MenuNode():
+                step = menu.handle(call, node, event)
+            case PlayNode():
+                step = play.handle(call, node, event)
+            case _:
+                step = Step()
+        return self._run(call, step)
+
+    def _arrive(self, event: CallArrived) -> list[Command]:
+        if event.call_id in self.calls:
+            return []
+        fields = {"number": event.number}
+        if not self.accepting:
+            return [
+                Note(event.call_id, "refused", {**fields, "why": "shutting down"}),
+                ContinueInDialplan(event.call_id),
+            ]
+        plan = self.plans.for_number(event.number)
+        if plan is None:
+            return [
+                Note(event.call_id, "refused", {**fields, "why": "no plan for this number"}),
+                ContinueInDialplan(event.call_id),
+            ]
+        call = Call(
+            id=event.call_id,
+            plan=plan,
+            number=event.number,
+            caller=event.caller,
+            arrived_at=self.clock.now(),
+            language=plan.spec.language,
+        )
+        self.calls[call.id] = call
+        arrived = call.note(
+            "arrived",
+            number=event.number,
+            plan=plan.name,
+            version=plan.version,
+            caller_number=event.caller.number,
+            caller_name=event.caller.name,
+        )
+        return [arrived, Answer(call.id), *self._enter(call, "start")]
+
+    def _run(self, call: Call, step: Step) -> list[Command]:
+        commands = list(step.commands)
+        if step.hang_up:
+            goodbye = hangup.say_goodbye(call, list(call.plan.spec.goodbye), step.outcome)
+            return commands + goodbye.commands
+        if step.goto is not None:
+            commands += self._enter(call, step.goto)
+        return commands
+
+    def _enter(self, call: Call, name: str) -> list[Command]:
+        commands: list[Command] = []
+        for _ in range(MAX_HOPS):
+            commands += call.leave_node()
+            call.node = name
+            commands.append(call.note("node", node=name))
+            step = self._start(call)
+            commands += step.commands
+            if step.goto is None:
+                if step.hang_up:
+                    return commands + self._run(call, Step(hang_up=True, outcome=step.outcome))
+                return commands
+            name = step.goto
+        commands.append(call.note("loop", node=name))
+        return commands + hangup.say_goodbye(call, list(call.plan.spec.goodbye), "failed").commands
+
+    def _start(self, call: Call) -> Step:
+        node = call.plan.node(call.node)
+        match node:
+            case MenuNode():
+                return menu.enter(call, node)
+            case PlayNode():
+                return play.enter(call, node)
+            case HangupNode():
+                return hangup.say_goodbye(call, list(node.prompt), "completed")
+            case GotoNode():
+                return Step(goto=node.target)
+
+    def _resume(self, call: Call) -> Step:
+        # The PBX may have lost our playback or timer while the link was down: redo the step.
+        call.playback = None
+        if call.hanging_up:
+            return hangup.say_goodbye(call, [], call.outcome)
+        return Step(goto=call.node)
+
+    def _forget(self, call: Call, outcome: str) -> list[Command]:
+        self.calls.pop(call.id, None)
+        seconds = f"{self.clock.now() - call.arrived_at:.3f}"
+        return [
+            call.note(
+                "ended", outcome=outcome, plan=call.plan.name, node=call.node, seconds=seconds
+            ),
+            Release(call.id),
+        ]

@@ -1,0 +1,75 @@
+"""Fixtures for the fast layer: the core on virtual time behind the simulated PBX."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ivr.calls.commands import Note
+from ivr.calls.driver import CallDriver
+from ivr.calls.events import Caller
+from ivr.calls.switchboard import Switchboard
+from ivr.clock import VirtualClock
+from ivr.pbx.sim import SimCall, SimPbx
+from ivr.plan.load import load_book, parse_plan
+from ivr.plan.plan import PlanBook
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Notes:
+    """Journal notes kept in memory, in order."""
+
+    items: list[tuple[float, Note]] = field(default_factory=list)
+
+    def record(self, note: Note, at: float) -> None:
+        self.items.append((at, note))
+
+    def kinds(self, call_id: str) -> list[str]:
+        return [n.kind for _, n in self.items if n.call_id == call_id]
+
+    def of(self, call_id: str, kind: str) -> list[Note]:
+        return [n for _, n in self.items if n.call_id == call_id and n.kind == kind]
+
+
+@dataclass
+class World:
+    """The core, a simulated PBX and virtual time, wired as the daemon wires them."""
+
+    clock: VirtualClock
+    pbx: SimPbx
+    switchboard: Switchboard
+    driver: CallDriver
+    notes: Notes
+
+    def call(self, number: str = "100", caller: Caller | None = None) -> SimCall:
+        call_id = self.pbx.dial(number, caller)
+        self.clock.advance(0)
+        return self.pbx.calls[call_id]
+
+    def wait(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+
+def make_world(plans: PlanBook, prompt_seconds: float = 2.0) -> World:
+    clock = VirtualClock(start=1_790_000_000.0)
+    pbx = SimPbx(clock, prompt_seconds)
+    switchboard = Switchboard(plans, clock)
+    notes = Notes()
+    driver = CallDriver(switchboard, pbx, clock, notes)
+    pbx.on_event = driver.feed
+    return World(clock, pbx, switchboard, driver, notes)
+
+
+def book(text: str) -> PlanBook:
+    plan, _ = parse_plan(text, "test.yaml")
+    return PlanBook((plan,))
+
+
+@pytest.fixture
+def shop() -> World:
+    plans, _ = load_book([ROOT / "dialplans" / "shop.yaml"])
+    return make_world(plans)
