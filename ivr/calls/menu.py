@@ -61,7 +61,10 @@ def _choose(call: Call, node: MenuNode, state: MenuState) -> Step:
     target = node.options.get(digits)
     if target is None:
         return _retry(call, node, state, "invalid", digits)
-    return Step([call.note("menu_choice", node=call.node, option=digits, target=target)], target)
+    choice = call.note(
+        "menu_choice", plan=call.plan.name, node=call.node, option=digits, target=target
+    )
+    return Step([choice], target)
 
 
 def _retry(call: Call, node: MenuNode, state: MenuState, why: str, digits: str = "") -> Step:

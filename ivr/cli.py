@@ -1,0 +1,126 @@
+"""The `ivr` command: run the daemon, check plans, and drive the lab PBX."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ivr import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ivr` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    result: int = args.handler(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ivr",
+        description="shop-ivr: a telephony engine for online shops' customer lines.",
+    )
+    parser.add_argument("--version", action="version", version=f"shop-ivr {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon against Asterisk (ARI + AMI)")
+    run.add_argument("--config", type=Path, default=Path("config/ivr.yaml"),
+                     help="settings file (default: config/ivr.yaml)")  # fmt: skip
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check", help="check dial plans; exit 0 clean, 1 errors")
+    check.add_argument("paths", nargs="*", type=Path, default=[Path("dialplans")],
+                       help="plan files or folders (default: dialplans)")  # fmt: skip
+    check.add_argument("--strict", action="store_true", help="exit 2 when there are warnings")
+    check.set_defaults(handler=_check)
+
+    lab = commands.add_parser("lab", help="the lab PBX: a real Asterisk 22 in a chroot, SIPp")
+    steps = lab.add_subparsers(title="lab commands", metavar="STEP")
+    for name, text in (
+        ("up", "build (once) and start Asterisk and redis-server; wait until they answer"),
+        ("down", "stop them; no process is left behind"),
+        ("status", "say what runs"),
+        ("env", "print the lab's credentials as shell exports"),
+    ):
+        step = steps.add_parser(name, help=text)
+        step.set_defaults(handler=_lab, step=name)
+    call = steps.add_parser("call", help="place a real SIP call with RFC 4733 keys (SIPp)")
+    call.add_argument("number", help="the number to dial, for example 100")
+    call.add_argument("--keys", default="",
+                      help="keys to press, `wN` waits N seconds: 1,w3,2")  # fmt: skip
+    call.add_argument("--caller", default="79001234567", help="caller number")
+    call.add_argument("--name", default="Lab Caller", help="caller name")
+    call.add_argument("--first-key-after", type=float, default=2.0, metavar="SECONDS")
+    call.add_argument(
+        "--hang-up-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="hang up this long after the last key (default: wait for the IVR to hang up)",
+    )
+    call.set_defaults(handler=_lab, step="call")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ivr import logs
+    from ivr.config import ConfigError, load_settings
+    from ivr.daemon import Daemon, load_plans
+    from ivr.plan.errors import PlanError
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"ivr: {exc}", file=sys.stderr)
+        return 1
+    logs.setup(settings.log.level, settings.log.format, settings.secrets())
+    try:
+        plans = load_plans(settings)
+    except PlanError as exc:
+        print(exc, file=sys.stderr)
+        print("ivr: the dial plans have errors; nothing was started", file=sys.stderr)
+        return 1
+
+    async def serve() -> None:
+        await Daemon(settings, plans).run()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ivr.plan.errors import PlanError
+    from ivr.plan.load import load_book, plan_files
+
+    files = plan_files(args.paths)
+    if not files:
+        print("ivr check: no plan files found in " + ", ".join(map(str, args.paths)))
+        return 1
+    try:
+        book, warnings = load_book(files)
+    except PlanError as exc:
+        print(exc)
+        errors = sum(1 for p in exc.problems if not p.warning)
+        print(f"{errors} error(s) in {len(files)} file(s)")
+        return 1
+    for warning in warnings:
+        print(warning)
+    print(f"ok: {len(book.plans)} plan(s), {len(warnings)} warning(s)")
+    return 2 if warnings and args.strict else 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from ivr.lab import lab
+
+    return lab.command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The daemon's settings (`config/ivr.yaml`); environment variables override the file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AriSettings(_Section):
+    """Asterisk REST Interface: call control through the Stasis app."""
+
+    url: str = "http://127.0.0.1:8088"
+    user: str = "ivr"
+    password: SecretStr = SecretStr("")
+    app: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class AmiSettings(_Section):
+    """Asterisk Manager Interface: presence, recording, health."""
+
+    host: str = "127.0.0.1"
+    port: int = 5038
+    user: str = "ivr"
+    secret: SecretStr = SecretStr("")
+    ping_interval: float = Field(10.0, gt=0)
+
+
+class HttpSettings(_Section):
+    """The daemon's own HTTP listener: /healthz, /metrics and the API."""
+
+    listen: str = Field("127.0.0.1:8080", pattern=r"^[^:]+:[0-9]{1,5}$")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+class LogSettings(_Section):
+    """How the daemon logs."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["keyvalue", "json"] = "keyvalue"
+
+
+class ReconnectSettings(_Section):
+    """Capped exponential backoff for the ARI and AMI links."""
+
+    initial: float = Field(0.5, gt=0)
+    maximum: float = Field(5.0, gt=0)
+
+
+class Settings(_Section):
+    """Everything `ivr run` needs. Relative paths are relative to the config file."""
+
+    ari: AriSettings = AriSettings()
+    ami: AmiSettings = AmiSettings()
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
+    reconnect: ReconnectSettings = ReconnectSettings()
+    dialplans: Path = Path("../dialplans")
+    drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
+
+    def secrets(self) -> list[str]:
+        """Values that must never be logged."""
+        return [self.ari.password.get_secret_value(), self.ami.secret.get_secret_value()]
+
+
+# Environment variables that override the file (secrets belong here, not in git).
+ENVIRONMENT = {
+    "IVR_ARI_URL": ("ari", "url"),
+    "IVR_ARI_USER": ("ari", "user"),
+    "IVR_ARI_PASSWORD": ("ari", "password"),
+    "IVR_ARI_APP": ("ari", "app"),
+    "IVR_AMI_HOST": ("ami", "host"),
+    "IVR_AMI_PORT": ("ami", "port"),
+    "IVR_AMI_USER": ("ami", "user"),
+    "IVR_AMI_SECRET": ("ami", "secret"),
+    "IVR_HTTP_LISTEN": ("http", "listen"),
+    "IVR_LOG_LEVEL": ("log", "level"),
+}
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; the message says where and why."""
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file, apply environment overrides, resolve relative paths."""
+    environ = os.environ if environ is None else environ
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of sections")
+    for name, (section, key) in ENVIRONMENT.items():
+        if environ.get(name):
+            raw.setdefault(section, {})[key] = environ[name]
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    if not settings.dialplans.is_absolute():
+        settings.dialplans = (path.parent / settings.dialplans).resolve()
+    return settings

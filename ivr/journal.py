@@ -1,0 +1,39 @@
+"""The call journal: every note the core makes, fanned out to the log, metrics and listeners."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from ivr.calls.commands import Note
+from ivr.logs import event
+
+log = logging.getLogger("ivr.call")
+
+
+class NoteSink(Protocol):
+    """Something that wants every journal note."""
+
+    def record(self, note: Note, at: float) -> None: ...
+
+
+class Journal:
+    """Hands each note to every sink; a failing sink never stops the others or the call."""
+
+    def __init__(self, sinks: Sequence[NoteSink]) -> None:
+        self.sinks = list(sinks)
+
+    def record(self, note: Note, at: float) -> None:
+        for sink in self.sinks:
+            try:
+                sink.record(note, at)
+            except Exception:
+                log.exception("journal.sink_failed", extra={"fields": {"call": note.call_id}})
+
+
+class LogSink:
+    """One log line per note, with the Asterisk channel id as `call`."""
+
+    def record(self, note: Note, at: float) -> None:
+        event(log, f"call.{note.kind}", call=note.call_id, **note.fields)
