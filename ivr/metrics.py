@@ -39,6 +39,9 @@ CALL_OUTCOMES: tuple[str, ...] = (
     "closed",
     "failed",
     "hungup_in_menu",
+    "completed",
+    "no_choice",
+    "handed_back",
 )
 """Values of ``outcome`` on ``ivr_calls_total``: how a call ended, one per call."""
 
