@@ -77,7 +77,7 @@ def _retry(call: Call, node: MenuNode, state: MenuState, why: str, digits: str =
         exhausted = call.note("menu_exhausted", node=call.node)
         if node.exhausted:
             return Step([note, exhausted], node.exhausted)
-        return Step([note, exhausted], hang_up=True, outcome="menu_gave_up")
+        return Step([note, exhausted], hang_up=True, outcome="no_choice")
     # Say what went wrong, then the menu again, as one playback: one request to the PBX.
     lead = node.invalid if why == "invalid" else node.no_input
     return Step([note, call.play([*lead, *node.prompt])])

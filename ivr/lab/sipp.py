@@ -8,10 +8,11 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 
+from ivr.lab import dtmf
 from ivr.lab.paths import LabPaths
 
 PCAPS = "/usr/share/sip-tester"
-PCAP_NAMES = {"*": "star", "#": "pound"}
+WORK = "/tmp/ivr-sipp"
 # Each RFC 4733 capture lasts well under this; the next key waits for it to end.
 KEY_MS = 400
 SIPP_KEYWORD = re.compile(r"[\[\]]")
@@ -47,17 +48,17 @@ def parse_keys(text: str) -> list[tuple[str, float]]:
     return steps
 
 
-def scenario(script: CallScript) -> str:
-    """The SIPp UAC scenario XML for `script`."""
+def scenario(script: CallScript, captures: list[str]) -> str:
+    """The SIPp UAC scenario XML for `script`; `captures` holds one RTP capture per key."""
     # SIPp reads [word] as its own keywords and CDATA ends at ]]>: keep the name plain.
     name = SIPP_KEYWORD.sub("", script.caller_name).replace('"', "'")
     number = re.sub(r"[^0-9+]", "", script.caller_number) or "anonymous"
     body = [f'<pause milliseconds="{int(script.first_key_after * 1000)}"/>']
-    for index, (key, pause) in enumerate(parse_keys(script.keys)):
+    for index, (_, pause) in enumerate(parse_keys(script.keys)):
         wait = pause if pause else (script.between_keys if index else 0.0)
         if wait:
             body.append(f'<pause milliseconds="{int(wait * 1000)}"/>')
-        pcap = f"{PCAPS}/dtmf_2833_{PCAP_NAMES.get(key, key)}.pcap"
+        pcap = captures[index]
         body.append(f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
         body.append(f'<pause milliseconds="{KEY_MS}"/>')
     if script.hang_up_after is not None:
@@ -91,13 +92,16 @@ def place_call(paths: LabPaths, script: CallScript, timeout: float = 120.0) -> C
 
 def popen_call(paths: LabPaths, script: CallScript) -> subprocess.Popen[str]:
     """Start a SIPp caller and return at once; the caller runs until its script ends."""
-    folder = paths.inside("/tmp/ivr-sipp")
+    folder = paths.inside(WORK)
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"call-{uuid.uuid4().hex[:12]}.xml"
-    (folder / name).write_text(scenario(script))
+    stem = f"call-{uuid.uuid4().hex[:12]}"
+    keys = [key for key, _ in parse_keys(script.keys)]
+    captures = dtmf.write_presses(paths.inside(PCAPS), folder, stem, keys)
+    name = f"{stem}.xml"
+    (folder / name).write_text(scenario(script, [f"{WORK}/{c}" for c in captures]))
     sip_port, media_port = free_udp_port(), free_udp_port(even=True)
     argv = [
-        "chroot", str(paths.chroot), "sipp", "-sf", f"/tmp/ivr-sipp/{name}",
+        "chroot", str(paths.chroot), "sipp", "-sf", f"{WORK}/{name}",
         "-s", re.sub(r"[^0-9*#+]", "", script.number),
         "-i", "127.0.0.1", "-p", str(sip_port), "-mi", "127.0.0.1", "-mp", str(media_port),
         "-m", "1", "-l", "1", "-nostdin", "-timeout_error", "-timeout",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from tests.unit.conftest import World, book, make_world
 
-MENU = ["sound:hello", "sound:basic-pbx-ivr-main"]
+MENU = [
+    "sound:hello",
+    "sound:vm-press",
+    "sound:digits/1",
+    "sound:digits/2",
+    "sound:vm-and",
+    "sound:digits/0",
+]
 
 
 def test_pressing_2_plays_the_returns_prompt_then_says_goodbye(shop: World) -> None:
@@ -16,7 +23,7 @@ def test_pressing_2_plays_the_returns_prompt_then_says_goodbye(shop: World) -> N
     assert call.heard == [*MENU, "sound:pls-hold-while-try", "sound:goodbye"]
     assert call.ended_by == "ivr"
     choice = shop.notes.of(call.call_id, "menu_choice")[0]
-    assert choice.fields == {"node": "start", "option": "2", "target": "returns"}
+    assert choice.fields == {"plan": "shop", "node": "start", "option": "2", "target": "returns"}
 
 
 def test_a_key_during_the_greeting_interrupts_it(shop: World) -> None:
@@ -36,7 +43,7 @@ def test_silence_replays_the_menu_then_says_goodbye(shop: World) -> None:
     assert call.heard == [*MENU, *again, *again, "sound:goodbye"]
     assert call.ended_by == "ivr"
     assert shop.notes.kinds(call.call_id).count("menu_no_input") == 3
-    assert shop.notes.of(call.call_id, "ended")[0].fields["outcome"] == "menu_gave_up"
+    assert shop.notes.of(call.call_id, "ended")[0].fields["outcome"] == "no_choice"
 
 
 def test_a_wrong_key_says_so_and_replays_the_menu(shop: World) -> None:
@@ -51,9 +58,9 @@ def test_a_wrong_key_says_so_and_replays_the_menu(shop: World) -> None:
 
 
 def test_timeout_waits_for_the_end_of_the_prompt(shop: World) -> None:
-    # Prompts take 2 s each here: the 5 s timeout starts only when the 4 s greeting ends.
+    # Prompts take 2 s each here: the 5 s timeout starts only when the 12 s greeting ends.
     call = shop.call()
-    shop.wait(8.9)
+    shop.wait(16.9)
     assert "sound:please-try-again" not in call.heard
     shop.wait(0.2)
     assert "sound:please-try-again" in call.heard

@@ -1,0 +1,280 @@
+"""Test helpers for the lab: the daemon as a real process, an ARI watcher, an AMI listener."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from ivr.lab import sipp
+from ivr.lab.paths import REPO, LabPaths
+
+ARI = "http://127.0.0.1:8088"
+Event = dict[str, Any]
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class DaemonProcess:
+    """`ivr run` as a child process with its own config; its log lines are kept for asserts."""
+
+    def __init__(self, credentials: dict[str, str], workdir: Path, dialplans: Path) -> None:
+        self.port = free_tcp_port()
+        self.config = workdir / "ivr.yaml"
+        self.config.write_text(
+            f"http: {{listen: 127.0.0.1:{self.port}}}\n"
+            f"dialplans: {dialplans}\n"
+            "reconnect: {initial: 0.2, maximum: 2}\n"
+            "drain_seconds: 3\n"
+        )
+        self.env = {**os.environ, **credentials}
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> DaemonProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ivr", "run", "--config", str(self.config)],
+            env=self.env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        return self
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_log(self, pattern: str, timeout: float = 20.0, after: int = 0) -> str:
+        """The first log line (from index `after`) matching `pattern`; fails after `timeout`."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines[after:]:
+                    if regex.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    tail = "\n".join(self.lines[-30:])
+                    raise AssertionError(f"no log line matched {pattern!r}; last lines:\n{tail}")
+                self._changed.wait(left)
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def wait_health(self, status: int, timeout: float, **links: bool) -> float:
+        """Poll /healthz until it answers `status` (and `links` as given); returns the seconds."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            try:
+                code, body = self.health()
+                if code == status and all(body.get(k) == v for k, v in links.items()):
+                    return time.monotonic() - start
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"/healthz did not answer {status} within {timeout} s")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
+            return str(r.read().decode())
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError("the daemon did not exit after SIGTERM") from None
+
+
+class AriWatch:
+    """A second ARI app with subscribeAll: sees every channel's events, as a test's eyes."""
+
+    def __init__(self, credentials: dict[str, str]) -> None:
+        self.key = f"{credentials['IVR_ARI_USER']}:{credentials['IVR_ARI_PASSWORD']}"
+        self.events: list[Event] = []
+        self._changed = asyncio.Condition()
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> AriWatch:
+        self._session = aiohttp.ClientSession()
+        ws = await self._session.ws_connect(
+            f"{ARI}/ari/events",
+            params={"app": "labwatch", "subscribeAll": "true", "api_key": self.key},
+        )
+        self._task = asyncio.create_task(self._read(ws))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+        if self._session:
+            await self._session.close()
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                async with self._changed:
+                    self.events.append(json.loads(message.data))
+                    self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20.0) -> Event:
+        """The first event (seen so far or to come) for which `predicate` holds."""
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    while True:
+                        for item in self.events:
+                            if predicate(item):
+                                return item
+                        await self._changed.wait()
+            except TimeoutError:
+                kinds = [e.get("type") for e in self.events[-20:]]
+                raise AssertionError(
+                    f"no matching ARI event in {timeout} s; last: {kinds}"
+                ) from None
+
+    async def channel_of(self, caller_number: str, timeout: float = 20.0) -> str:
+        """The channel id of the call from `caller_number`."""
+        created = await self.wait_for(
+            lambda e: (
+                e.get("type") == "ChannelCreated"
+                and e["channel"]["caller"]["number"] == caller_number
+            ),
+            timeout,
+        )
+        return str(created["channel"]["id"])
+
+    async def played(self, channel: str, sound: str, timeout: float = 20.0) -> Event:
+        """Wait until `sound` starts playing to `channel` through ARI."""
+        return await self.wait_for(
+            lambda e: (
+                e.get("type") == "PlaybackStarted"
+                and e["playback"]["target_uri"] == f"channel:{channel}"
+                and e["playback"]["media_uri"] == f"sound:{sound}"
+            ),
+            timeout,
+        )
+
+    def sounds(self, channel: str) -> list[str]:
+        """Every sound ARI started on `channel`, in order."""
+        return [
+            e["playback"]["media_uri"].removeprefix("sound:")
+            for e in self.events
+            if e.get("type") == "PlaybackStarted"
+            and e["playback"]["target_uri"] == f"channel:{channel}"
+        ]
+
+    async def ended(self, channel: str, timeout: float = 60.0) -> Event:
+        return await self.wait_for(
+            lambda e: e.get("type") == "ChannelDestroyed" and e["channel"]["id"] == channel,
+            timeout,
+        )
+
+    async def request(self, method: str, path: str, **params: str) -> Any:
+        assert self._session is not None
+        async with self._session.request(
+            method, f"{ARI}/ari{path}", params={**params, "api_key": self.key}
+        ) as response:
+            response.raise_for_status()
+            return await response.json() if response.content_length else None
+
+
+async def sip_call(paths: LabPaths, script: sipp.CallScript, timeout: float = 120.0) -> int:
+    """Run a SIPp caller to its end without blocking the event loop; returns SIPp's exit code."""
+    process = await asyncio.to_thread(sipp.popen_call, paths, script)
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(process.wait), timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+class AmiListen:
+    """A raw AMI session for tests: every event as the list of header lines Asterisk sent."""
+
+    def __init__(self, credentials: dict[str, str]) -> None:
+        self.credentials = credentials
+        self.events: list[list[tuple[str, str]]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> AmiListen:
+        self._reader, self._writer = await asyncio.open_connection("127.0.0.1", 5038)
+        await self._reader.readline()  # banner
+        login = (
+            "Action: Login\r\n"
+            f"Username: {self.credentials['IVR_AMI_USER']}\r\n"
+            f"Secret: {self.credentials['IVR_AMI_SECRET']}\r\n"
+            "Events: user\r\n\r\n"
+        )
+        self._writer.write(login.encode())
+        self._task = asyncio.create_task(self._read())
+        await self.wait_for(lambda m: ("Response", "Success") in m, 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+        self._writer.close()
+
+    async def _read(self) -> None:
+        message: list[tuple[str, str]] = []
+        while line := await self._reader.readline():
+            text = line.decode(errors="replace").rstrip("\r\n")
+            if text:
+                key, _, value = text.partition(": ")
+                message.append((key, value))
+                continue
+            async with self._changed:
+                self.events.append(message)
+                self._changed.notify_all()
+            message = []
+
+    async def wait_for(
+        self, predicate: Callable[[list[tuple[str, str]]], bool], timeout: float = 20.0
+    ) -> list[tuple[str, str]]:
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    while True:
+                        for item in self.events:
+                            if predicate(item):
+                                return item
+                        await self._changed.wait()
+            except TimeoutError:
+                raise AssertionError(f"no matching AMI message in {timeout} s") from None
