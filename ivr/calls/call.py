@@ -31,10 +31,11 @@ class Call:
         self._seq += 1
         return f"{self.id}-{kind}{self._seq}"
 
-    def play(self, media: list[str] | tuple[str, ...]) -> Play:
-        """Start a playback of `media`; it becomes the one the call waits on."""
+    def play(self, media: list[str] | tuple[str, ...]) -> list[Command]:
+        """Play `media` (the playback the call now waits on), and note it in the journal."""
         self.playback = self._next_id("p")
-        return Play(self.id, self.playback, tuple(media), self.language)
+        heard = self.note("prompt", node=self.node, media=" ".join(media))
+        return [heard, Play(self.id, self.playback, tuple(media), self.language)]
 
     def stop_playback(self) -> list[Command]:
         """Stop the current playback, if any (its PromptFinished will be ignored)."""

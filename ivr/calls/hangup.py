@@ -14,7 +14,7 @@ def say_goodbye(call: Call, prompt: list[str], outcome: str) -> Step:
     call.outcome = call.outcome or outcome
     if not prompt:
         return Step([call.note("hangup", node=call.node), HangUp(call.id)])
-    return Step([call.play(prompt)])
+    return Step(call.play(prompt))
 
 
 def handle(call: Call, event: CallEvent) -> Step:

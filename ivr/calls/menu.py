@@ -21,7 +21,7 @@ class MenuState:
 def enter(call: Call, node: MenuNode) -> Step:
     """Start the menu: play its prompt, keys count at once when barge-in is on."""
     call.step = MenuState()
-    return Step([call.play(node.prompt)])
+    return Step(call.play(node.prompt))
 
 
 def handle(call: Call, node: MenuNode, event: CallEvent) -> Step:
@@ -80,4 +80,4 @@ def _retry(call: Call, node: MenuNode, state: MenuState, why: str, digits: str =
         return Step([note, exhausted], hang_up=True, outcome="no_choice")
     # Say what went wrong, then the menu again, as one playback: one request to the PBX.
     lead = node.invalid if why == "invalid" else node.no_input
-    return Step([note, call.play([*lead, *node.prompt])])
+    return Step([note, *call.play([*lead, *node.prompt])])

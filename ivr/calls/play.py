@@ -10,7 +10,7 @@ from ivr.plan.model import PlayNode
 
 def enter(call: Call, node: PlayNode) -> Step:
     """Play the prompts as one playback."""
-    return Step([call.play(node.prompt)])
+    return Step(call.play(node.prompt))
 
 
 def handle(call: Call, node: PlayNode, event: CallEvent) -> Step:
