@@ -70,9 +70,12 @@ class _Manager(Manager):  # type: ignore[misc]
     def login(self, future: asyncio.Future[Any]) -> bool:
         ok = bool(super().login(future))
         if not ok:
-            # A wrong secret: say so, drop the session and try again later (it may be fixed).
+            # A wrong secret, or an Asterisk still starting or stopping: say so, drop the
+            # session and try again later. Closing it ourselves silences panoramisk's own
+            # connection_lost, so the retry is scheduled here.
             event(log, "ami.login_failed", logging.ERROR, user=self.config.get("username", ""))
             self.protocol.close()
+            self._retry()
         return ok
 
     def _retry(self) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 import aioari
 import aiohttp
+from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
 from ivr.calls.commands import (
     Answer,
@@ -95,9 +97,7 @@ class AriPbx:
 
     async def _session(self) -> None:
         settings = self.settings
-        client = await aioari.connect(
-            settings.url, settings.user, settings.password.get_secret_value()
-        )
+        client = await _connect(settings)
         self._client = client
         try:
             ws = await client.swagger.events.eventWebsocket(app=settings.app)
@@ -202,6 +202,21 @@ class AriPbx:
     def _drop_tail(self, call_id: str, done: asyncio.Task[None]) -> None:
         if self._tails.get(call_id) is done:
             del self._tails[call_id]
+
+
+async def _connect(settings: AriSettings) -> Any:
+    """aioari.connect(), minus its leak: when loading the API docs fails it never closes its
+    HTTP session, and a PBX that restarts would leave one behind per attempt."""
+    host = urllib.parse.urlparse(settings.url).netloc.split(":")[0]
+    token = f"{settings.user}:{settings.password.get_secret_value()}"
+    http = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, token))
+    client = aioari.Client(settings.url, http)
+    try:
+        await client.init()
+    except BaseException:
+        await http.close()
+        raise
+    return client
 
 
 def _describe(exc: BaseException) -> str:

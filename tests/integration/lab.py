@@ -102,7 +102,8 @@ class DaemonProcess:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"/healthz did not answer {status} within {timeout} s")
+        tail = "\n".join(self.lines[-20:])
+        raise AssertionError(f"/healthz did not answer {status} within {timeout} s; log:\n{tail}")
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
