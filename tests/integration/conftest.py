@@ -36,7 +36,7 @@ def credentials(lab_paths: LabPaths) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def daemon(credentials: dict[str, str], tmp_path: Path) -> Iterator[DaemonProcess]:
-    process = DaemonProcess(credentials, tmp_path, REPO / "dialplans").start()
+    process = DaemonProcess(credentials, tmp_path, REPO / "tests" / "dialplans").start()
     process.wait_health(200, timeout=20)
     yield process
     process.stop()

@@ -87,7 +87,7 @@ async def test_hostile_caller_id_reaches_nothing_unescaped(
 async def test_sigterm_lets_calls_finish_their_step_and_hands_back_the_rest(
     lab_paths: LabPaths, credentials: dict[str, str], watch: AriWatch, tmp_path: Path
 ) -> None:
-    daemon = DaemonProcess(credentials, tmp_path, REPO / "dialplans").start()
+    daemon = DaemonProcess(credentials, tmp_path, REPO / "tests" / "dialplans").start()
     await asyncio.to_thread(daemon.wait_health, 200, 20)
     waiting = asyncio.create_task(sip_call(lab_paths, CallScript("100", "71000000030")))
     channel = await watch.channel_of("71000000030")
