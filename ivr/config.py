@@ -72,6 +72,7 @@ class Settings(_Section):
     reconnect: ReconnectSettings = ReconnectSettings()
     dialplans: Path = Path("../dialplans")
     drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
+    reload_poll_seconds: float = Field(2.0, gt=0, description="how often to look for plan edits")
 
     def secrets(self) -> list[str]:
         """Values that must never be logged."""

@@ -27,6 +27,7 @@ from ivr.pbx.ari import AriPbx
 from ivr.plan.errors import PlanError
 from ivr.plan.load import load_book, plan_files
 from ivr.plan.plan import PlanBook
+from ivr.plan.watch import fingerprint
 
 log = logging.getLogger("ivr.daemon")
 
@@ -91,19 +92,33 @@ class Daemon:
         http = self.settings.http
         await web.TCPSite(runner, http.host, http.port).start()
         ari_task = asyncio.create_task(self.ari.run())
+        watch_task = asyncio.create_task(self._watch_plans())
         await self.ami.start()
         plans = ",".join(f"{p.name}@{p.version}" for p in self.switchboard.plans.plans)
         event(log, "daemon.started", version=__version__, http=http.listen,
               app=self.settings.ari.app, plans=plans)  # fmt: skip
         await self._stopping.wait()
         await self._drain()
-        ari_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ari_task
+        for task in (ari_task, watch_task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.ari.close()
         await self.ami.close()
         await runner.cleanup()
         event(log, "daemon.stopped")
+
+    async def _watch_plans(self) -> None:
+        """Reload when a plan file changes (an editor's save, a deploy), as SIGHUP does."""
+        folder = self.settings.dialplans
+        seen = fingerprint(folder)
+        while True:
+            await asyncio.sleep(self.settings.reload_poll_seconds)
+            now = fingerprint(folder)
+            if now != seen:
+                seen = now
+                event(log, "plan.changed", folder=str(folder))
+                self.reload()
 
     async def _drain(self) -> None:
         self.switchboard.stop_accepting()
