@@ -19,6 +19,7 @@ OWNED = (
     "/var/lib/asterisk",
     "/var/log/asterisk",
     "/var/spool/asterisk",
+    "/var/spool/asterisk/recording",
     "/run/asterisk",
 )
 
