@@ -72,7 +72,7 @@ def _pairs(record: logging.LogRecord) -> list[tuple[str, object]]:
 
 def _value(value: object) -> str:
     text = str(value)
-    if _BARE.match(text):
+    if _BARE.fullmatch(text):
         return text
     # Quote, and escape what could break the line or fake another field.
     text = text.replace("\\", "\\\\").replace('"', '\\"')

@@ -52,3 +52,8 @@ def test_secrets_are_masked_in_log_lines() -> None:
     record.fields = {"error": "GET /ari?api_key=ivr:s3cret-pass failed"}
     line = KeyValueFormatter(_Redactor(["s3cret-pass"])).format(record)
     assert "s3cret-pass" not in line and "***" in line
+
+
+def test_a_header_name_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(ValueError):
+        action("Setvar", {"Value\n": "x"})
