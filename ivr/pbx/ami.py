@@ -37,7 +37,7 @@ def action(name: str, headers: Mapping[str, object]) -> dict[str, str]:
     """An AMI action with checked header names and cleaned values."""
     message = {"Action": header_value(name)}
     for key, value in headers.items():
-        if not HEADER_NAME.match(key):
+        if not HEADER_NAME.fullmatch(key):
             raise ValueError(f"not an AMI header name: {key!r}")
         message[key] = header_value(value)
     return message
@@ -85,17 +85,32 @@ class _Manager(Manager):  # type: ignore[misc]
             self.loop.call_later(delay, self.connect)
 
 
+# Device states (AMI DeviceStateChange) in which a softphone cannot take a call from us.
+UNREACHABLE = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
+BUSY = frozenset({"INUSE", "BUSY", "RINGINUSE", "ONHOLD", "RINGING"})
+
+PresenceSink = Callable[[str, bool, bool], None]
+
+
+def presence(state: str) -> tuple[bool, bool]:
+    """(reachable, busy) for an Asterisk device state such as NOT_INUSE or UNAVAILABLE."""
+    state = state.upper()
+    return state not in UNREACHABLE, state in BUSY
+
+
 class AmiLink:
-    """One AMI session: `connected` is true while logged in."""
+    """One AMI session: `connected` is true while logged in; device states feed presence."""
 
     def __init__(
         self,
         settings: AmiSettings,
         reconnect: ReconnectSettings,
         on_status: Callable[[bool], None],
+        on_presence: PresenceSink | None = None,
     ) -> None:
         self.settings = settings
         self.on_status = on_status
+        self.on_presence = on_presence
         self.connected = False
         self._manager = _Manager(
             Backoff(reconnect.initial, reconnect.maximum),
@@ -114,6 +129,7 @@ class AmiLink:
         """Start connecting; returns at once, the link comes up (and back) on its own."""
         self._manager.loop = asyncio.get_running_loop()
         self._manager.register_event("FullyBooted", self._booted)
+        self._manager.register_event("DeviceStateChange", self._device_state)
         self._manager.connect()
 
     async def close(self) -> None:
@@ -136,6 +152,15 @@ class AmiLink:
     def _logged_in(self, manager: Manager) -> None:
         self._manager.backoff.reset()
         self._set_status(True)
+        if self.on_presence is not None:
+            # Every device's state now, as DeviceStateChange events; changes follow by themselves.
+            self._manager.send_action(action("DeviceStateList", {}))
+
+    def _device_state(self, manager: Manager, message: Any) -> None:
+        device, state = str(message.get("Device", "")), str(message.get("State", ""))
+        if self.on_presence is not None and device and state:
+            reachable, busy = presence(state)
+            self.on_presence(device, reachable, busy)
 
     def _lost(self, manager: Manager, exc: Exception | None) -> None:
         self._set_status(False)
