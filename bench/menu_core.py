@@ -1,4 +1,4 @@
-"""How much the core costs per call: 10,000 simulated callers through the example menu.
+"""How much the core costs per call: 10,000 simulated callers through the greeting menu.
 
 Prints core CPU time per call and per event, and memory per live call. Figures, no asserts.
 """
@@ -30,7 +30,7 @@ class CountingJournal:
 
 
 def main() -> None:
-    plans, _ = load_book([ROOT / "dialplans" / "shop.yaml"])
+    plans, _ = load_book([ROOT / "tests" / "dialplans" / "skeleton.yaml"])
     clock = VirtualClock()
     pbx = SimPbx(clock, prompt_seconds=1.0)
     switchboard = Switchboard(plans, clock)

@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="exit 2 when there are warnings")
     check.set_defaults(handler=_check)
 
+    from ivr import tools  # `ivr schema | try | graph | prompts`: offline tools for plan authors
+
+    tools.add_commands(commands)
+
     lab = commands.add_parser("lab", help="the lab PBX: a real Asterisk 22 in a chroot, SIPp")
     steps = lab.add_subparsers(title="lab commands", metavar="STEP")
     for name, text in (
@@ -66,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         help="hang up this long after the last key (default: wait for the IVR to hang up)",
     )
     call.set_defaults(handler=_lab, step="call")
+    from ivr.lab import agents  # `ivr lab agent`: its options and handler live with the agents
+
+    agents.add_command(steps)
     return parser
 
 

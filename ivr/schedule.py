@@ -180,8 +180,9 @@ def _parse_zone(value: object) -> str:
         raise _problem(f"{value!r} is not a time zone; {_ZONE_HINT}")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _problem(f"'{value}' is not a known time zone; {_ZONE_HINT}") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError, RecursionError):
+        # A long or odd key can fail inside the tz database lookup itself, not only as "unknown".
+        raise _problem(f"'{value[:60]}' is not a known time zone; {_ZONE_HINT}") from None
     return value
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from ivr.calls.commands import CancelTimer, Command, Note, Play, StartTimer, StopPlayback
 from ivr.calls.events import Caller
-from ivr.plan.plan import Plan
+from ivr.plan.plan import Plan, PlanBook
+from ivr.plan.prompts import resolve
 
 
 @dataclass
@@ -25,14 +26,30 @@ class Call:
     timer: str | None = None
     hanging_up: bool = False
     outcome: str = ""
+    # The book the call started on: a goto into another plan finds it there, reloads or not.
+    book: PlanBook | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
     _seq: int = field(default=0, repr=False)
 
     def _next_id(self, kind: str) -> str:
         self._seq += 1
         return f"{self.id}-{kind}{self._seq}"
 
-    def play(self, media: list[str] | tuple[str, ...]) -> list[Command]:
-        """Play `media` (the playback the call now waits on), and note it in the journal."""
+    def new_id(self, kind: str) -> str:
+        """An id unique within the call, for requests the call waits on."""
+        return self._next_id(kind)
+
+    def var(self, name: str) -> str:
+        """A call variable; `caller`, `number` and `language` are always there."""
+        if name in self.vars:
+            return self.vars[name]
+        builtin = {"caller": self.caller.number, "number": self.number, "language": self.language}
+        return builtin.get(name, "")
+
+    def play(self, prompt: list[str] | tuple[str, ...]) -> list[Command]:
+        """Play prompt items in the call's language (the playback the call now waits on)."""
+        media = resolve(self.plan.spec, self.language, prompt)
         self.playback = self._next_id("p")
         heard = self.note("prompt", node=self.node, media=" ".join(media))
         return [heard, Play(self.id, self.playback, tuple(media), self.language)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,32 @@ class Note:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-PbxCommand = Answer | Play | StopPlayback | HangUp | ContinueInDialplan
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Connect the caller to `endpoint`: a PJSIP endpoint (`PJSIP/101`) or `PJSIP/trunk/<number>`.
+
+    The PBX answers with CallHungUp when the call has left us, or TransferFailed.
+    """
+
+    call_id: str
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Ask the shop's backend; the answer comes back as `LookupDone(call_id, request_id, ...)`.
+
+    `url` is fixed by the plan; call variables travel only in `params` (query or JSON body).
+    """
+
+    call_id: str
+    request_id: str
+    method: Literal["GET", "POST"]
+    url: str
+    params: dict[str, str]
+    timeout: float
+
+
+PbxCommand = Answer | Play | StopPlayback | HangUp | ContinueInDialplan | Transfer
 TimerCommand = StartTimer | CancelTimer | Release
-Command = PbxCommand | TimerCommand | Note
+Command = PbxCommand | TimerCommand | Note | Lookup

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ivr.calls.commands import CancelTimer, Command, Note, Release, StartTimer
-from ivr.calls.events import CallEvent, TimerFired
+from ivr.calls.commands import CancelTimer, Command, Lookup, Note, Release, StartTimer
+from ivr.calls.events import CallEvent, LookupDone, TimerFired
 from ivr.calls.switchboard import Switchboard
 from ivr.clock import Clock, TimerHandle
 from ivr.pbx.port import PbxPort
@@ -18,16 +18,31 @@ class NoteSink(Protocol):
     def record(self, note: Note, at: float) -> None: ...
 
 
+class LookupPort(Protocol):
+    """The shop's backend. Each Lookup is answered by exactly one LookupDone, delivered later
+    (never from inside send) through the same event sink as the PBX's events."""
+
+    def send(self, command: Lookup) -> None:
+        """Start the request; failures and timeouts come back as LookupDone(ok=False)."""
+        ...
+
+
 class CallDriver:
     """The one place where the pure core meets ports; the same in the daemon and the simulator."""
 
     def __init__(
-        self, switchboard: Switchboard, pbx: PbxPort, clock: Clock, journal: NoteSink
+        self,
+        switchboard: Switchboard,
+        pbx: PbxPort,
+        clock: Clock,
+        journal: NoteSink,
+        lookups: LookupPort | None = None,
     ) -> None:
         self.switchboard = switchboard
         self.pbx = pbx
         self.clock = clock
         self.journal = journal
+        self.lookups = lookups
         self._timers: dict[str, dict[str, TimerHandle]] = {}
 
     def feed(self, event: CallEvent) -> None:
@@ -50,8 +65,18 @@ class CallDriver:
                 case Release(call_id=call_id):
                     for timer in self._timers.pop(call_id, {}).values():
                         timer.cancel()
+                case Lookup():
+                    if self.lookups is not None:
+                        self.lookups.send(command)
+                    else:
+                        # No backend wired: the lookup fails at once and the call falls back.
+                        failed = LookupDone(command.call_id, command.request_id, ok=False)
+                        self.clock.call_later(0, self._feeding(failed))
                 case _:
                     self.pbx.send(command)
+
+    def _feeding(self, event: CallEvent) -> Callable[[], None]:
+        return lambda: self.feed(event)
 
     def _firing(self, call_id: str, timer_id: str) -> Callable[[], None]:
         def fire() -> None:

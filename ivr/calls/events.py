@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +61,32 @@ class CallHungUp:
     call_id: str
 
 
-CallEvent = CallArrived | DigitPressed | PromptFinished | TimerFired | CallResumed | CallHungUp
+@dataclass(frozen=True, slots=True)
+class LookupDone:
+    """The backend answered a Lookup (`ok`: a 2xx JSON object in time), or failed to."""
+
+    call_id: str
+    request_id: str
+    ok: bool
+    status: int = 0  # the HTTP status; 0 when no answer came
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFailed:
+    """The PBX could not connect the caller to a Transfer's endpoint; the call is still ours."""
+
+    call_id: str
+    reason: str = ""
+
+
+CallEvent = (
+    CallArrived
+    | DigitPressed
+    | PromptFinished
+    | TimerFired
+    | CallResumed
+    | CallHungUp
+    | LookupDone
+    | TransferFailed
+)

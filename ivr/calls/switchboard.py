@@ -5,13 +5,28 @@ Plain Python: no sockets, no wall clock (time comes from the injected clock), no
 
 from __future__ import annotations
 
-from ivr.calls import hangup, menu, play
+from ivr.calls import collect, handoff, hangup, language, lookup, menu, play, tag, transfer, when
 from ivr.calls.call import Call
 from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release
 from ivr.calls.events import CallArrived, CallEvent, CallHungUp, CallResumed
 from ivr.calls.step import Step
 from ivr.clock import Clock
-from ivr.plan.model import GotoNode, HangupNode, MenuNode, PlayNode
+from ivr.plan.model import (
+    CallbackNode,
+    CollectNode,
+    GotoNode,
+    HangupNode,
+    LanguageNode,
+    LookupNode,
+    MenuNode,
+    PlayNode,
+    QueueNode,
+    SurveyNode,
+    TagNode,
+    TransferNode,
+    VoicemailNode,
+    WhenNode,
+)
 from ivr.plan.plan import PlanBook
 
 # A plan that passed `check` never loops without a prompt; this guards the core all the same.
@@ -57,15 +72,27 @@ class Switchboard:
             return self._run(call, self._resume(call))
         if call.hanging_up:
             return self._run(call, hangup.handle(call, event))
+        return self._run(call, self._handle(call, event))
+
+    def _handle(self, call: Call, event: CallEvent) -> Step:
+        """The current node's executor reacts to `event`."""
         node = call.plan.node(call.node)
         match node:
             case MenuNode():
-                step = menu.handle(call, node, event)
+                return menu.handle(call, node, event)
             case PlayNode():
-                step = play.handle(call, node, event)
-            case _:
-                step = Step()
-        return self._run(call, step)
+                return play.handle(call, node, event)
+            case CollectNode():
+                return collect.handle(call, node, event)
+            case LookupNode():
+                return lookup.handle(call, node, event)
+            case LanguageNode():
+                return language.handle(call, node, event)
+            case TransferNode():
+                return transfer.handle(call, node, event)
+            case QueueNode() | VoicemailNode() | CallbackNode() | SurveyNode():
+                return handoff.handle(call, event)
+        return Step()  # the other kinds never wait: they pass the call on as they start
 
     def _arrive(self, event: CallArrived) -> list[Command]:
         if event.call_id in self.calls:
@@ -89,6 +116,7 @@ class Switchboard:
             caller=event.caller,
             arrived_at=self.clock.now(),
             language=plan.spec.language,
+            book=self.plans,
         )
         self.calls[call.id] = call
         arrived = call.note(
@@ -114,6 +142,9 @@ class Switchboard:
         commands: list[Command] = []
         for _ in range(MAX_HOPS):
             commands += call.leave_node()
+            if ":" in name and not self._switch_plan(call, name, commands):
+                return commands + self._run(call, Step(hang_up=True, outcome="failed"))
+            name = name.rpartition(":")[2]
             call.node = name
             commands.append(call.note("node", node=name))
             step = self._start(call)
@@ -126,6 +157,20 @@ class Switchboard:
         commands.append(call.note("loop", node=name))
         return commands + hangup.say_goodbye(call, list(call.plan.spec.goodbye), "failed").commands
 
+    def _switch_plan(self, call: Call, target: str, commands: list[Command]) -> bool:
+        """Move the call into another plan of its book for `goto: plan:node`."""
+        plan_name, _, node = target.partition(":")
+        plan = call.book.named(plan_name) if call.book else None
+        if plan is None or node not in plan.spec.nodes:
+            # A checked book has the plan and the node; an unchecked one gets a goodbye.
+            commands.append(call.note("goto_failed", node=call.node, target=target))
+            return False
+        commands.append(
+            call.note("plan", plan=plan.name, version=plan.version, came_from=call.plan.name)
+        )
+        call.plan = plan
+        return True
+
     def _start(self, call: Call) -> Step:
         node = call.plan.node(call.node)
         match node:
@@ -133,6 +178,20 @@ class Switchboard:
                 return menu.enter(call, node)
             case PlayNode():
                 return play.enter(call, node)
+            case CollectNode():
+                return collect.enter(call, node)
+            case LookupNode():
+                return lookup.enter(call, node)
+            case LanguageNode():
+                return language.enter(call, node)
+            case WhenNode():
+                return when.enter(call, node, self.clock.now())
+            case TagNode():
+                return tag.enter(call, node)
+            case TransferNode():
+                return transfer.enter(call, node)
+            case QueueNode() | VoicemailNode() | CallbackNode() | SurveyNode():
+                return handoff.enter(call, node)
             case HangupNode():
                 return hangup.say_goodbye(call, list(node.prompt), "completed")
             case GotoNode():

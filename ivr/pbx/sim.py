@@ -5,8 +5,24 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from ivr.calls.commands import Answer, ContinueInDialplan, HangUp, PbxCommand, Play, StopPlayback
-from ivr.calls.events import CallArrived, Caller, CallHungUp, DigitPressed, PromptFinished
+from ivr.calls.commands import (
+    Answer,
+    ContinueInDialplan,
+    HangUp,
+    PbxCommand,
+    Play,
+    StopPlayback,
+    Transfer,
+)
+from ivr.calls.events import (
+    CallArrived,
+    Caller,
+    CallEvent,
+    CallHungUp,
+    DigitPressed,
+    PromptFinished,
+    TransferFailed,
+)
 from ivr.clock import TimerHandle, VirtualClock
 from ivr.pbx.port import EventSink
 
@@ -20,6 +36,7 @@ class SimCall:
     answered: bool = False
     heard: list[str] = field(default_factory=list)
     ended_by: str = ""
+    transferred_to: str = ""
     playing: dict[str, TimerHandle] = field(default_factory=dict)
 
 
@@ -31,6 +48,7 @@ class SimPbx:
         self.prompt_seconds = prompt_seconds
         self.calls: dict[str, SimCall] = {}
         self.on_event: EventSink = lambda event: None
+        self.unreachable: set[str] = set()  # endpoints a Transfer fails to reach
         self._ids = itertools.count(1)
 
     # The caller's side.
@@ -83,6 +101,14 @@ class SimPbx:
             case ContinueInDialplan():
                 call.ended_by = "dialplan"
                 self._end(call)
+            case Transfer(endpoint=endpoint):
+                if endpoint in self.unreachable:
+                    self._later(0, TransferFailed(call.call_id, "unreachable"))
+                    return
+                # The caller is bridged to the endpoint and leaves the app: our part is over.
+                call.transferred_to = endpoint
+                call.ended_by = "transfer"
+                self._end(call)
 
     def _finish(self, call: SimCall, event: PromptFinished) -> None:
         call.playing.pop(event.playback_id, None)
@@ -94,6 +120,6 @@ class SimPbx:
         call.playing.clear()
         self._later(0, CallHungUp(call.call_id))
 
-    def _later(self, delay: float, event: CallArrived | PromptFinished | CallHungUp) -> None:
+    def _later(self, delay: float, event: CallEvent) -> None:
         # Never call back into the core from inside send(): events arrive on the next tick.
         self.clock.call_later(delay, lambda: self.on_event(event))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ivr.plan.model import Node, PlanSpec
+from ivr.plan.source import Source
+from ivr.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,9 @@ class Plan:
     spec: PlanSpec
     file: str
     version: str
+    schedules: Mapping[str, Schedule] = field(default_factory=dict, compare=False)
+    # Kept so checks across plans (a goto into another plan) can name file:line:column.
+    source: Source | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -34,5 +40,12 @@ class PlanBook:
         """The plan answering `number`, if any."""
         for plan in self.plans:
             if number in plan.spec.numbers:
+                return plan
+        return None
+
+    def named(self, name: str) -> Plan | None:
+        """The plan called `name`, if any (plan names are unique within a book)."""
+        for plan in self.plans:
+            if plan.name == name:
                 return plan
         return None

@@ -51,7 +51,18 @@ def parse(text: str, file: str) -> Source:
         node = loader.get_single_node()
         if node is None:
             return Source(file, None, {(): (1, 1)})
+        _check_size(node, file)
         data = loader.construct_document(node)
+    except RecursionError:
+        raise SourceError(
+            Problem(
+                file,
+                1,
+                1,
+                "YAML syntax: the document nests too deeply",
+                "flatten it: plans need a few levels only",
+            )
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -64,7 +75,7 @@ def parse(text: str, file: str) -> Source:
     finally:
         loader.dispose()
     source = Source(file, data)
-    _index(node, (), source, loader)
+    _index(node, (), source, loader, set())
     return source
 
 
@@ -77,15 +88,67 @@ class SourceError(Exception):
 
 
 def _yaml_fix(what: str) -> str:
-    if "tab" in what:
+    if "tab" in what or "'\\t'" in what:
         return "indent with spaces, not tabs"
     if "mapping values" in what:
         return "put a space after each ':' and quote text that contains ': '"
     return "check the indentation and quoting on this line and the one before"
 
 
-def _index(node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoader) -> None:
+# Aliases (*name) can make a small file stand for a huge or endless document.
+MAX_VALUES = 100_000
+
+
+def _check_size(root: yaml.Node, file: str) -> None:
+    """Refuse documents that refer to themselves or expand past MAX_VALUES values."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            mark = node.start_mark
+            raise SourceError(
+                Problem(
+                    file,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "YAML syntax: an alias refers to the block that contains it",
+                    "copy the values instead of using an alias",
+                )
+            )
+        open_.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        open_.discard(key)
+        sizes[key] = total
+        if total > MAX_VALUES:
+            raise SourceError(
+                Problem(
+                    file,
+                    1,
+                    1,
+                    f"YAML syntax: the document expands to over {MAX_VALUES} values",
+                    "use fewer aliases (*name)",
+                )
+            )
+        return total
+
+    size(root)
+
+
+def _index(
+    node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoader, indexed: set[int]
+) -> None:
     source.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if id(node) in indexed:
+        return  # an alias of a block already indexed: its first place is where to look
+    indexed.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
@@ -102,7 +165,7 @@ def _index(node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoader)
                     )
                 )
             seen.add(key)
-            _index(value_node, (*path, key), source, loader)
+            _index(value_node, (*path, key), source, loader, indexed)
             # A key's own position is where the mistake usually is (an unknown field).
             source.positions[(*path, key)] = (
                 key_node.start_mark.line + 1,
@@ -110,7 +173,7 @@ def _index(node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoader)
             )
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index(item, (*path, index), source, loader)
+            _index(item, (*path, index), source, loader, indexed)
 
 
 def _key(node: yaml.Node, loader: yaml.SafeLoader) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from ivr.backend_sim import SimBackend
 from ivr.calls.commands import Note
 from ivr.calls.driver import CallDriver
 from ivr.calls.events import Caller
@@ -44,6 +46,7 @@ class World:
     switchboard: Switchboard
     driver: CallDriver
     notes: Notes
+    backend: SimBackend
 
     def call(self, number: str = "100", caller: Caller | None = None) -> SimCall:
         call_id = self.pbx.dial(number, caller)
@@ -54,22 +57,41 @@ class World:
         self.clock.advance(seconds)
 
 
-def make_world(plans: PlanBook, prompt_seconds: float = 2.0) -> World:
-    clock = VirtualClock(start=1_790_000_000.0)
+def make_world(
+    plans: PlanBook, prompt_seconds: float = 2.0, start: float = 1_790_000_000.0
+) -> World:
+    clock = VirtualClock(start=start)
     pbx = SimPbx(clock, prompt_seconds)
     switchboard = Switchboard(plans, clock)
     notes = Notes()
-    driver = CallDriver(switchboard, pbx, clock, notes)
+    backend = SimBackend(clock)
+    driver = CallDriver(switchboard, pbx, clock, notes, backend)
     pbx.on_event = driver.feed
-    return World(clock, pbx, switchboard, driver, notes)
+    backend.on_event = driver.feed
+    return World(clock, pbx, switchboard, driver, notes, backend)
 
 
-def book(text: str) -> PlanBook:
-    plan, _ = parse_plan(text, "test.yaml")
-    return PlanBook((plan,))
+def book(*texts: str) -> PlanBook:
+    """A book of plans given as YAML text, checked together as `ivr check` would."""
+    if len(texts) == 1:
+        plan, _ = parse_plan(texts[0], "test.yaml")
+        return PlanBook((plan,))
+    return load_texts(texts)
+
+
+def load_texts(texts: tuple[str, ...]) -> PlanBook:
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for index, text in enumerate(texts):
+            path = Path(folder) / f"plan{index}.yaml"
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+        plans, _ = load_book(paths)
+    return plans
 
 
 @pytest.fixture
 def shop() -> World:
-    plans, _ = load_book([ROOT / "dialplans" / "shop.yaml"])
+    """The walking-skeleton greeting menu the lab tests call (number 100)."""
+    plans, _ = load_book([ROOT / "tests" / "dialplans" / "skeleton.yaml"])
     return make_world(plans)

@@ -1,0 +1,14 @@
+"""The tag node: label the call's topic (order_status, returns...) and go on."""
+
+from __future__ import annotations
+
+from ivr.calls.call import Call
+from ivr.calls.step import Step
+from ivr.plan.model import TagNode
+
+
+def enter(call: Call, node: TagNode) -> Step:
+    """Add the tag (once) and note it in the journal."""
+    if node.tag not in call.tags:
+        call.tags.append(node.tag)
+    return Step([call.note("tag", node=call.node, tag=node.tag)], node.next)

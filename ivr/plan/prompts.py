@@ -1,0 +1,76 @@
+"""Prompt items as the PBX plays them: named prompts per language, and `say:` text as sounds.
+
+A `say:TEXT` item plays as `sound:ivr/<plan>/<language>/<slug>`, where the slug is a short
+stable hash of the text: `ivr prompts build` makes those files, and caller-visible text never
+becomes a path. `say:` items written in a node are in the plan's language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+
+from ivr.plan.model import PlanSpec, prompt_lists
+
+SOUND = "sound:"
+SAY = "say:"
+FOLDER = "ivr"
+
+
+def slug(text: str) -> str:
+    """A short, stable name for a spoken text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def say_sound(plan: str, language: str, text: str) -> str:
+    """The sound name (under Asterisk's sounds folder) that speaks `text`."""
+    return f"{FOLDER}/{plan}/{language}/{slug(text)}"
+
+
+def resolve(spec: PlanSpec, language: str, items: Sequence[str]) -> tuple[str, ...]:
+    """PBX media URIs for prompt items, in the caller's `language` where a version exists."""
+    media: list[str] = []
+    for item in items:
+        if item.startswith(SOUND):
+            media.append(item)
+        elif item.startswith(SAY):
+            media.append(SOUND + say_sound(spec.name, spec.language, item[len(SAY) :]))
+        else:
+            chosen, versions = version(spec, item, language)
+            for part in versions:
+                if part.startswith(SAY):
+                    part = SOUND + say_sound(spec.name, chosen, part[len(SAY) :])
+                media.append(part)
+    return tuple(media)
+
+
+def version(spec: PlanSpec, key: str, language: str) -> tuple[str, list[str]]:
+    """The language and items of named prompt `key`: the caller's, else the plan's, else any."""
+    versions = spec.prompts.get(key)
+    if not versions:
+        return language, []  # a checked plan names only prompts it has
+    for wanted in (language, spec.language):
+        if wanted in versions:
+            return wanted, versions[wanted]
+    first = next(iter(versions))
+    return first, versions[first]
+
+
+def spoken(spec: PlanSpec) -> Iterator[tuple[str, str]]:
+    """Every `say:` text of the plan with its language, once each."""
+    seen: set[tuple[str, str]] = set()
+    found: list[tuple[str, str]] = []
+    for _, items in prompt_lists(spec):
+        found += [(spec.language, i[len(SAY) :]) for i in items if i.startswith(SAY)]
+    for versions in spec.prompts.values():
+        for language, items in versions.items():
+            found += [(language, i[len(SAY) :]) for i in items if i.startswith(SAY)]
+    for pair in found:
+        if pair not in seen:
+            seen.add(pair)
+            yield pair
+
+
+def texts(spec: PlanSpec) -> dict[str, str]:
+    """Media URI -> text, for every `say:` item of the plan (what `ivr try` shows)."""
+    return {SOUND + say_sound(spec.name, lang, text): text for lang, text in spoken(spec)}
