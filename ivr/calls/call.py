@@ -36,6 +36,10 @@ class Call:
         self._seq += 1
         return f"{self.id}-{kind}{self._seq}"
 
+    def new_leg(self) -> str:
+        """The channel id for another agent leg of this call."""
+        return self._next_id("a")
+
     def new_id(self, kind: str) -> str:
         """An id unique within the call, for requests the call waits on."""
         return self._next_id(kind)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ivr.calls.agents import LegCommand
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -80,13 +82,14 @@ class Note:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Connect the caller to `endpoint`: a PJSIP endpoint (`PJSIP/101`) or `PJSIP/trunk/<number>`.
+    """Connect the caller to `endpoint`: a PJSIP endpoint (`PJSIP/101`) or `PJSIP/<number>@trunk`.
 
     The PBX answers with CallHungUp when the call has left us, or TransferFailed.
     """
 
     call_id: str
     endpoint: str
+    caller_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,6 @@ class Lookup:
     timeout: float
 
 
-PbxCommand = Answer | Play | StopPlayback | HangUp | ContinueInDialplan | Transfer
+PbxCommand = Answer | Play | StopPlayback | HangUp | ContinueInDialplan | Transfer | LegCommand
 TimerCommand = StartTimer | CancelTimer | Release
 Command = PbxCommand | TimerCommand | Note | Lookup

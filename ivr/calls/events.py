@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.calls.agents import AgentAnswered, AgentLegEnded, AgentPresence, AgentRequest
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -89,4 +91,8 @@ CallEvent = (
     | CallHungUp
     | LookupDone
     | TransferFailed
+    | AgentAnswered
+    | AgentLegEnded
 )
+# Events about agents rather than one call; the routing desk takes them.
+DeskEvent = AgentPresence | AgentRequest

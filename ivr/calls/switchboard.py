@@ -5,10 +5,31 @@ Plain Python: no sockets, no wall clock (time comes from the injected clock), no
 
 from __future__ import annotations
 
-from ivr.calls import collect, handoff, hangup, language, lookup, menu, play, tag, transfer, when
+from ivr.calls import (
+    collect,
+    handoff,
+    hangup,
+    language,
+    lookup,
+    menu,
+    play,
+    queue,
+    tag,
+    transfer,
+    when,
+)
+from ivr.calls.agents import AgentPresence, AgentRequest
 from ivr.calls.call import Call
 from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release
-from ivr.calls.events import CallArrived, CallEvent, CallHungUp, CallResumed
+from ivr.calls.desk import ROUTING_TIMER, Desk, caller_id
+from ivr.calls.events import (
+    CallArrived,
+    CallEvent,
+    CallHungUp,
+    CallResumed,
+    DeskEvent,
+    TimerFired,
+)
 from ivr.calls.step import Step
 from ivr.clock import Clock
 from ivr.plan.model import (
@@ -36,9 +57,10 @@ MAX_HOPS = 32
 class Switchboard:
     """Owns every call the daemon serves and decides its next step."""
 
-    def __init__(self, plans: PlanBook, clock: Clock) -> None:
+    def __init__(self, plans: PlanBook, clock: Clock, desk: Desk | None = None) -> None:
         self.plans = plans
         self.clock = clock
+        self.desk = desk
         self.calls: dict[str, Call] = {}
         self.accepting = True
 
@@ -54,25 +76,77 @@ class Switchboard:
         """Give every remaining call back to the PBX dialplan, so none is left in silence."""
         commands: list[Command] = []
         for call in list(self.calls.values()):
+            commands += self._leave_queue(call)
             commands += call.leave_node()
             commands += [call.note("handed_back", node=call.node), ContinueInDialplan(call.id)]
             commands += self._forget(call, "handed_back")
         return commands
 
-    def handle(self, event: CallEvent) -> list[Command]:
+    def handle(self, event: CallEvent | DeskEvent) -> list[Command]:
         """The commands that follow from `event`."""
+        commands = self._handle_event(event)
+        if self.desk is not None:
+            # Any event may free an agent or bring a caller: offer, and re-arm the timer.
+            commands += self._offers()
+            commands += self.desk.timer(self.clock.now())
+        return commands
+
+    def _handle_event(self, event: CallEvent | DeskEvent) -> list[Command]:
+        if isinstance(event, AgentPresence | AgentRequest):
+            return self._desk_event(event)
         if isinstance(event, CallArrived):
             return self._arrive(event)
+        if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
+            return self._routing_tick()
         call = self.calls.get(event.call_id)
         if call is None:
             return []  # a late event for a call that has already ended
         if isinstance(event, CallHungUp):
-            return self._forget(call, call.outcome or "hungup_in_menu")
+            commands = self._leave_queue(call)
+            return commands + self._forget(call, call.outcome or "hungup_in_menu")
         if isinstance(event, CallResumed):
             return self._run(call, self._resume(call))
         if call.hanging_up:
             return self._run(call, hangup.handle(call, event))
         return self._run(call, self._handle(call, event))
+
+    def _desk_event(self, event: AgentPresence | AgentRequest) -> list[Command]:
+        if self.desk is None:
+            return []
+        if isinstance(event, AgentPresence):
+            self.desk.presence(event)
+            return []
+        changed = self.desk.request(event, self.clock.now())
+        fields = {"agent": event.agent_id, "action": event.action, "changed": str(changed)}
+        if event.reason:
+            fields["reason"] = event.reason
+        return [Note("", "agent_request", fields)]
+
+    def _routing_tick(self) -> list[Command]:
+        if self.desk is None:
+            return []
+        self.desk.fired()
+        now = self.clock.now()
+        commands: list[Command] = []
+        for exit_ in self.desk.router.tick(now):
+            call = self.calls.get(exit_.call_id)
+            if call is not None and isinstance(call.step, queue.QueueWait):
+                commands += self._run(call, queue.exit_queue(call, exit_, now))
+        return commands
+
+    def _offers(self) -> list[Command]:
+        assert self.desk is not None
+        commands: list[Command] = []
+        for offer in self.desk.router.dispatch(self.clock.now()):
+            call = self.calls.get(offer.call_id)
+            if call is not None and isinstance(call.step, queue.QueueWait):
+                commands += queue.ring(call, offer, caller_id(call, offer.queue))
+        return commands
+
+    def _leave_queue(self, call: Call) -> list[Command]:
+        if self.desk is None or not isinstance(call.step, queue.QueueWait):
+            return []
+        return queue.leave(call, self.desk.router, self.clock.now())
 
     def _handle(self, call: Call, event: CallEvent) -> Step:
         """The current node's executor reacts to `event`."""
@@ -90,6 +164,8 @@ class Switchboard:
                 return language.handle(call, node, event)
             case TransferNode():
                 return transfer.handle(call, node, event)
+            case QueueNode() if self.desk is not None and isinstance(call.step, queue.QueueWait):
+                return queue.handle(call, self.desk.router, event, self.clock.now())
             case QueueNode() | VoicemailNode() | CallbackNode() | SurveyNode():
                 return handoff.handle(call, event)
         return Step()  # the other kinds never wait: they pass the call on as they start
@@ -190,6 +266,8 @@ class Switchboard:
                 return tag.enter(call, node)
             case TransferNode():
                 return transfer.enter(call, node)
+            case QueueNode() if self.desk is not None:
+                return queue.join(call, self.desk.router, node, self.clock.now())
             case QueueNode() | VoicemailNode() | CallbackNode() | SurveyNode():
                 return handoff.enter(call, node)
             case HangupNode():
@@ -202,6 +280,8 @@ class Switchboard:
         call.playback = None
         if call.hanging_up:
             return hangup.say_goodbye(call, [], call.outcome)
+        if isinstance(call.step, queue.QueueWait):
+            return queue.resume(call)
         return Step(goto=call.node)
 
     def _forget(self, call: Call, outcome: str) -> list[Command]:

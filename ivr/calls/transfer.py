@@ -56,4 +56,6 @@ def _send(call: Call, node: TransferNode) -> Step:
         state.sent = True
     call.outcome = "transferred"
     note = call.note("transfer", node=call.node, endpoint=node.endpoint)
-    return Step([note, Transfer(call.id, node.endpoint)])
+    # The caller's number goes with the call (the partner's agents see who is calling).
+    caller_id = f"<{call.caller.number}>" if call.caller.number else ""
+    return Step([note, Transfer(call.id, node.endpoint, caller_id)])

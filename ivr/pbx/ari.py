@@ -10,13 +10,24 @@ import asyncio
 import json
 import logging
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aioari
 import aiohttp
 from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
+from ivr.calls.agents import (
+    AgentLegEnded,
+    Bridge,
+    DropLeg,
+    LegCommand,
+    LegEvent,
+    RingAgent,
+    StartMusic,
+    StopMusic,
+)
 from ivr.calls.commands import (
     Answer,
     ContinueInDialplan,
@@ -24,11 +35,19 @@ from ivr.calls.commands import (
     PbxCommand,
     Play,
     StopPlayback,
+    Transfer,
 )
-from ivr.calls.events import CallArrived, CallEvent, CallHungUp, CallResumed, PromptFinished
+from ivr.calls.events import (
+    CallArrived,
+    CallEvent,
+    CallHungUp,
+    CallResumed,
+    PromptFinished,
+    TransferFailed,
+)
 from ivr.config import AriSettings, ReconnectSettings
 from ivr.logs import event
-from ivr.pbx.ari_events import in_app, translate
+from ivr.pbx.ari_events import AGENT_LEG, TRANSFER_LEG, in_app, translate
 from ivr.pbx.backoff import Backoff
 from ivr.pbx.port import EventSink
 
@@ -53,12 +72,20 @@ class AriPbx:
         self._client: Any = None
         self._closing = False
         self._calls: set[str] = set()
+        self._legs: dict[str, str] = {}  # agent leg id -> its call's id
+        self._bridges: set[str] = set()
+        # Transfers are the PBX's business once the core has asked: leg id -> call id.
+        self._transfers: dict[str, str] = {}
+        self._transfers_up: set[str] = set()
         self._tails: dict[str, asyncio.Task[None]] = {}
 
     # The PBX port.
 
-    def send(self, command: PbxCommand) -> None:
+    def send(self, command: PbxCommand | LegCommand) -> None:
         """Queue a command; commands of one call run one after another, in order."""
+        self._queue(command)
+
+    def _queue(self, command: _Command) -> None:
         call_id = command.call_id
         previous = self._tails.get(call_id)
         task = asyncio.ensure_future(self._after(previous, command))
@@ -117,8 +144,8 @@ class AriPbx:
                 data = json.loads(message.data)
             except ValueError:
                 continue
-            if isinstance(data, dict):
-                self._deliver(translate(data))
+            if isinstance(data, dict) and not self._transfer_event(data):
+                self._deliver(translate(data, self._legs))
 
     async def _resync(self) -> None:
         """After (re)connecting: adopt calls waiting in the app, drop the ones that are gone."""
@@ -136,18 +163,48 @@ class AriPbx:
                 arrived = translate({"type": "StasisStart", "channel": channel})
                 self._deliver(arrived)
 
-    def _deliver(self, call_event: CallEvent | None) -> None:
+    def _deliver(self, call_event: CallEvent | LegEvent | None) -> None:
         if call_event is None:
             return
         if isinstance(call_event, CallArrived):
             self._calls.add(call_event.call_id)
         elif isinstance(call_event, CallHungUp):
             self._calls.discard(call_event.call_id)
+            for leg, call in list(self._transfers.items()):
+                if call == call_event.call_id:
+                    self._queue(DropLeg(call, leg))
+            if call_event.call_id in self._bridges:
+                self._bridges.discard(call_event.call_id)
+                self._queue(_DestroyBridge(call_event.call_id))
+        elif isinstance(call_event, AgentLegEnded):
+            self._legs.pop(call_event.leg_id, None)
         try:
             self.on_event(call_event)
         except Exception:
             # The core must never take the link down with it; the call's log says what failed.
             log.exception("core.failed", extra={"fields": {"call": call_event.call_id}})
+
+    def _transfer_event(self, message: dict[str, Any]) -> bool:
+        """Carry a transfer through: bridge the answered leg, or report why it failed.
+
+        True when the event was about a transfer leg (and so is not the core's business).
+        """
+        channel_id = str((message.get("channel") or {}).get("id", ""))
+        call_id = self._transfers.get(channel_id)
+        if call_id is None:
+            return False
+        kind = message.get("type")
+        if kind == "StasisStart":
+            self._transfers_up.add(channel_id)
+            self._queue(Bridge(call_id, channel_id))
+        elif kind == "ChannelDestroyed":
+            del self._transfers[channel_id]
+            if channel_id in self._transfers_up:
+                self._transfers_up.discard(channel_id)
+                self._queue(HangUp(call_id))  # the far end hung up: so does the caller
+            else:
+                self._deliver(TransferFailed(call_id, f"cause {message.get('cause', 0)}"))
+        return True
 
     def _set_status(self, up: bool) -> None:
         if up != self.connected:
@@ -157,7 +214,7 @@ class AriPbx:
 
     # Commands.
 
-    async def _after(self, previous: asyncio.Task[None] | None, command: PbxCommand) -> None:
+    async def _after(self, previous: asyncio.Task[None] | None, command: _Command) -> None:
         if previous is not None:
             await asyncio.wait([previous])
         client = self._client
@@ -171,8 +228,31 @@ class AriPbx:
         except Exception as exc:
             self._failed(command, _describe(exc))
 
-    async def _execute(self, client: Any, command: PbxCommand) -> None:
+    async def _execute(self, client: Any, command: _Command) -> None:
         match command:
+            case RingAgent(call_id=call_id, leg_id=leg):
+                self._legs[leg] = call_id
+                await client.channels.originateWithId(
+                    channelId=leg,
+                    endpoint=command.endpoint,
+                    app=self.settings.app,
+                    appArgs=f"{AGENT_LEG},{call_id}",
+                    callerId=command.caller_id,
+                    timeout=max(1, round(command.timeout)),
+                )
+            case DropLeg(leg_id=leg):
+                await _ignore_missing(client.channels.hangup(channelId=leg))
+            case Bridge(call_id=call_id, leg_id=leg):
+                bridge = f"{call_id}-bridge"
+                await client.bridges.createWithId(bridgeId=bridge, type="mixing")
+                self._bridges.add(call_id)
+                await client.bridges.addChannel(bridgeId=bridge, channel=[call_id, leg])
+            case StartMusic(call_id=call_id, music_class=music):
+                await client.channels.startMoh(channelId=call_id, mohClass=music)
+            case StopMusic(call_id=call_id):
+                await _ignore_missing(client.channels.stopMoh(channelId=call_id))
+            case _DestroyBridge(call_id=call_id):
+                await _ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
             case Answer(call_id=call_id):
                 await client.channels.answer(channelId=call_id)
             case Play(call_id=call_id, playback_id=playback, media=media, language=language):
@@ -185,8 +265,19 @@ class AriPbx:
                 await client.channels.hangup(channelId=call_id)
             case ContinueInDialplan(call_id=call_id):
                 await client.channels.continueInDialplan(channelId=call_id)
+            case Transfer(call_id=call_id, endpoint=endpoint, caller_id=caller_id):
+                leg = f"{call_id}-transfer"
+                self._transfers[leg] = call_id
+                await client.channels.originateWithId(
+                    channelId=leg,
+                    endpoint=endpoint,
+                    app=self.settings.app,
+                    appArgs=f"{TRANSFER_LEG},{call_id}",
+                    callerId=caller_id or None,
+                    timeout=60,
+                )
 
-    def _failed(self, command: PbxCommand, why: str) -> None:
+    def _failed(self, command: _Command, why: str) -> None:
         event(
             log,
             "ari.command_failed",
@@ -198,10 +289,35 @@ class AriPbx:
         if isinstance(command, Play):
             # A prompt that never plays must not leave the caller waiting for its end.
             self._deliver(PromptFinished(command.call_id, command.playback_id))
+        elif isinstance(command, Transfer):
+            self._transfers.pop(f"{command.call_id}-transfer", None)
+            self._deliver(TransferFailed(command.call_id, why))
+        elif isinstance(command, RingAgent):
+            # A phone that cannot even be rung is a failed ring: the next agent is tried.
+            self._deliver(AgentLegEnded(command.call_id, command.leg_id, "unreachable"))
 
     def _drop_tail(self, call_id: str, done: asyncio.Task[None]) -> None:
         if self._tails.get(call_id) is done:
             del self._tails[call_id]
+
+
+@dataclass(frozen=True, slots=True)
+class _DestroyBridge:
+    """The adapter's own clean-up: the bridge of a call that has ended."""
+
+    call_id: str
+
+
+_Command = PbxCommand | LegCommand | _DestroyBridge
+
+
+async def _ignore_missing(request: Awaitable[Any]) -> None:
+    # The channel or bridge may be gone already (hung up, destroyed): nothing left to do.
+    try:
+        await request
+    except Exception as exc:
+        if getattr(exc, "status", None) != 404 and getattr(exc, "status_code", None) != 404:
+            raise
 
 
 async def _connect(settings: AriSettings) -> Any:

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from ivr.calls.agents import AgentAnswered, AgentLegEnded, LegEnd
 from ivr.calls.caller_id import safe_caller, safe_number
 from ivr.calls.events import CallArrived, CallEvent, CallHungUp, DigitPressed, PromptFinished
 
 KEYS = set("0123456789*#ABCD")
+# The app argument the daemon gives the agent legs it originates: `agent,<call id>`.
+AGENT_LEG = "agent"
+TRANSFER_LEG = "transfer"
+# Q.850 causes of a leg that ended before it was answered.
+_CAUSES: dict[int, LegEnd] = {17: "busy", 18: "no-answer", 19: "no-answer", 21: "rejected"}
 
 
-def translate(message: dict[str, Any]) -> CallEvent | None:
-    """The call event an ARI event means for the core, or None when it means nothing to it."""
+def translate(
+    message: dict[str, Any], legs: Mapping[str, str] | None = None
+) -> CallEvent | AgentAnswered | AgentLegEnded | None:
+    """The event an ARI event means for the core, or None when it means nothing to it.
+
+    `legs` maps the agent legs the daemon rang to their calls.
+    """
     kind = message.get("type")
     channel = message.get("channel") or {}
     channel_id = str(channel.get("id", ""))
+    args = message.get("args") or []
+    if kind == "StasisStart" and channel_id and args and args[0] == AGENT_LEG:
+        return AgentAnswered(str(args[1]) if len(args) > 1 else "", channel_id)
+    if legs and channel_id in legs:
+        return _leg_event(kind, message, legs[channel_id], channel_id)
     if kind == "StasisStart" and channel_id:
         caller = channel.get("caller") or {}
         dialplan = channel.get("dialplan") or {}
@@ -34,6 +51,19 @@ def translate(message: dict[str, Any]) -> CallEvent | None:
     if kind == "StasisEnd" and channel_id:
         return CallHungUp(channel_id)
     return None
+
+
+def _leg_event(
+    kind: object, message: dict[str, Any], call_id: str, leg_id: str
+) -> AgentLegEnded | None:
+    if kind != "ChannelDestroyed":
+        return None
+    state = str((message.get("channel") or {}).get("state", ""))
+    if state == "Up":
+        return AgentLegEnded(call_id, leg_id, "hangup")
+    return AgentLegEnded(
+        call_id, leg_id, _CAUSES.get(int(message.get("cause") or 0), "unreachable")
+    )
 
 
 def in_app(channel: dict[str, Any], app: str) -> bool:

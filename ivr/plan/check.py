@@ -8,7 +8,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import ValidationError
 
 from ivr.plan.errors import Problem
 from ivr.plan.model import (
@@ -36,6 +39,7 @@ from ivr.plan.model import (
 )
 from ivr.plan.plan import Plan
 from ivr.plan.source import Source
+from ivr.routing.queues import QueueSpec
 
 # Node kinds that end the plan's part of the call (the rest of the journey is the PBX's).
 TERMINALS = (HangupNode, QueueNode, TransferNode, VoicemailNode, CallbackNode, SurveyNode)
@@ -183,6 +187,7 @@ def _queue_exits(spec: PlanSpec, source: Source, problems: list[Problem]) -> set
     """Nodes named as a queue's `exit` (the routing engine sends callers there)."""
     exits: set[str] = set()
     for queue, settings in spec.queues.items():
+        problems.extend(_queue_settings(queue, settings, source))
         target = settings.get("exit")
         if not isinstance(target, str):
             continue
@@ -197,6 +202,30 @@ def _queue_exits(spec: PlanSpec, source: Source, problems: list[Problem]) -> set
                 )
             )
     return exits
+
+
+def _queue_settings(queue: str, settings: dict[str, Any], source: Source) -> list[Problem]:
+    """A queue's settings, checked by the routing engine's own model."""
+    try:
+        QueueSpec.model_validate({"name": queue, **settings})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if loc:
+                message = f"queue '{queue}': {'.'.join(str(p) for p in loc)}: {message}"
+            problems.append(
+                source.problem(
+                    ("queues", queue, *loc),
+                    message,
+                    "see the queue settings in ivr/routing/queues.py (skills, strategy, "
+                    "ring_timeout, wrapup, max_wait, max_callers, exit, sla_seconds, teams, "
+                    "announce_every, max_misses)",
+                )
+            )
+        return problems
+    return []
 
 
 def _names(spec: PlanSpec, source: Source) -> list[Problem]:

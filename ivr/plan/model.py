@@ -392,9 +392,10 @@ class TransferNode(_Model):
 
     @property
     def endpoint(self) -> str:
-        """The PJSIP dial string: `PJSIP/101` or `PJSIP/trunk/+74951234567`."""
+        """The PJSIP dial string: `PJSIP/101` or `PJSIP/+74951234567@trunk`."""
         if self.number is not None:
-            return f"PJSIP/{self.trunk}/{self.number}"
+            # PJSIP's "number@endpoint" form dials the number at the endpoint's contact.
+            return f"PJSIP/{self.number}@{self.trunk}"
         return f"PJSIP/{self.extension}"
 
 

@@ -93,13 +93,13 @@ def test_transfer_to_an_outside_number_goes_through_the_trunk_after_its_prompt()
     world.wait(1.9)
     assert sim.transferred_to == ""  # still saying "transferring"
     world.wait(0.2)
-    assert sim.transferred_to == "PJSIP/trunk/+74951234567"
+    assert sim.transferred_to == "PJSIP/+74951234567@trunk"
     assert sim.heard == ["sound:menu", "sound:transferring"]
 
 
 def test_a_failed_transfer_goes_to_fallback() -> None:
     world = make_world(book(PLAN))
-    world.pbx.unreachable.add("PJSIP/trunk/+74950000000")
+    world.pbx.unreachable.add("PJSIP/+74950000000@trunk")
     sim = world.call()
     world.pbx.press(sim.call_id, "7")
     world.wait(10)

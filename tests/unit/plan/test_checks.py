@@ -44,7 +44,7 @@ def test_a_queue_exit_is_reachable() -> None:
 name: shop
 numbers: ["100"]
 queues:
-  sales: {exit: full}
+  sales: {max_callers: 5, exit: full}
 nodes:
   start: {type: queue, queue: sales}
   full: {type: voicemail, mailbox: shop}

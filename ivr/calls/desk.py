@@ -1,0 +1,116 @@
+"""The routing desk: the site's one Router, seen from the calls: presence, agents' requests,
+and the timer that lets wrap-ups, misses and max-waits run out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ivr.calls.agents import AgentPresence, AgentRequest
+from ivr.calls.call import Call
+from ivr.calls.commands import CancelTimer, Command, StartTimer
+from ivr.plan.plan import PlanBook
+from ivr.routing.queues import QueueSpec
+from ivr.routing.roster import Roster
+from ivr.routing.router import Router
+
+# The desk's timer is not any call's: it travels with an empty call id.
+ROUTING_TIMER = ("", "routing")
+
+
+class Desk:
+    """Agents and queues of the site, and what they mean for the calls waiting."""
+
+    def __init__(self, roster: Roster, queues: Iterable[QueueSpec]) -> None:
+        self.roster = roster
+        self.router = Router(roster, queues)
+        self._agent_by_endpoint = {a.endpoint.lower(): a.id for a in roster.agents}
+        self._timer_due: float | None = None
+
+    def presence(self, event: AgentPresence) -> bool:
+        """A softphone's state from AMI; False for a device that is no agent's."""
+        agent = self._agent_by_endpoint.get(event.endpoint.lower())
+        if agent is None:
+            return False
+        return self.router.set_presence(agent, event.reachable, event.busy)
+
+    def request(self, event: AgentRequest, now: float) -> bool:
+        """Sign in, sign out, pause or resume; False when it changes nothing."""
+        match event.action:
+            case "sign-in":
+                return self.router.sign_in(event.agent_id, now)
+            case "sign-out":
+                return self.router.sign_out(event.agent_id)
+            case "pause":
+                return self.router.pause(event.agent_id, event.reason or "break")
+            case "resume":
+                return self.router.resume(event.agent_id)
+
+    def agent_for(self, endpoint: str) -> str | None:
+        """The agent whose softphone is `endpoint` (PJSIP/agent1), if any."""
+        return self._agent_by_endpoint.get(endpoint.lower())
+
+    def timer(self, now: float) -> list[Command]:
+        """Re-arm the desk's timer for the router's next due moment, when that moved."""
+        due = self.router.next_due()
+        if due == self._timer_due:
+            return []
+        self._timer_due = due
+        commands: list[Command] = [CancelTimer(*ROUTING_TIMER)]
+        if due is not None:
+            commands.append(StartTimer(*ROUTING_TIMER, max(0.0, due - now)))
+        return commands
+
+    def fired(self) -> None:
+        """The desk's timer ran out."""
+        self._timer_due = None
+
+
+def queue_specs(book: PlanBook) -> list[QueueSpec]:
+    """Every queue defined in the plans' `queues:` sections."""
+    specs = []
+    for plan in book.plans:
+        for name, settings in plan.spec.queues.items():
+            specs.append(QueueSpec.model_validate({"name": name, **settings}))
+    return specs
+
+
+def caller_id(call: Call, queue: str) -> str:
+    """What the agent's phone shows: the call's topic first, then who is calling."""
+    topic = call.tags[-1] if call.tags else queue
+    who = call.caller.name or call.caller.number or "unknown"
+    name = "".join(ch for ch in f"{topic}: {who}" if ch not in '"<>\\')
+    return f'"{name[:60]}" <{call.caller.number}>' if call.caller.number else f'"{name[:60]}"'
+
+
+def snapshot(desk: Desk, now: float) -> dict[str, Any]:
+    """Agents and queues as JSON-ready data, for the API."""
+    router = desk.router
+    agents = []
+    for spec in desk.roster.agents:
+        view = router.agent(spec.id)
+        agents.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "team": spec.team,
+                "endpoint": spec.endpoint,
+                "state": str(view.state),
+                "pause_reason": view.pause_reason,
+            }
+        )
+    queues = [
+        {
+            "queue": stats.queue,
+            "waiting": stats.waiting,
+            "ringing": stats.ringing,
+            "talking": stats.talking,
+            "longest_wait": round(stats.longest_wait, 1),
+            "agents_staffed": stats.agents_staffed,
+            "agents_available": stats.agents_available,
+            "answered": stats.answered,
+            "abandoned": stats.abandoned,
+        }
+        for stats in router.queue_stats(now).values()
+    ]
+    return {"agents": agents, "queues": queues}

@@ -1,0 +1,222 @@
+"""The queue node: a caller waits with music, agents are rung by the router's offers, the
+first to answer is bridged; announcements of position and wait come every N seconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivr.calls.agents import (
+    AgentAnswered,
+    AgentLegEnded,
+    Bridge,
+    DropLeg,
+    RingAgent,
+    StartMusic,
+    StopMusic,
+)
+from ivr.calls.call import Call
+from ivr.calls.commands import Command, HangUp
+from ivr.calls.events import CallEvent, PromptFinished, TimerFired
+from ivr.calls.step import Step
+from ivr.plan.model import QueueNode
+from ivr.routing.events import Exit, Offer
+from ivr.routing.router import Router
+
+# Stock Asterisk sounds for the periodic announcement.
+YOU_ARE_NEXT = "sound:queue-youarenext"
+THERE_ARE = "sound:queue-thereare"
+CALLS_WAITING = "sound:queue-callswaiting"
+HOLD_TIME = "sound:queue-holdtime"
+MINUTES = "sound:queue-minutes"
+LESS_THAN = "sound:queue-less-than"
+
+
+@dataclass
+class QueueWait:
+    """A caller's time in a queue: the legs ringing for them, and the one that answered."""
+
+    queue: str
+    joined_at: float
+    music: str
+    announce_every: float | None
+    sla_seconds: float
+    legs: dict[str, str] = field(default_factory=dict)  # leg id -> agent id
+    agent_leg: str | None = None
+    answered_at: float | None = None
+
+    @property
+    def agent(self) -> str | None:
+        return self.legs.get(self.agent_leg) if self.agent_leg else None
+
+
+def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
+    """Put the caller in the node's queue: its prompt (if any), then music on hold; straight
+    to the queue's exit when it is full."""
+    exit_ = router.enqueue(call.id, node.queue, now, node.priority)
+    if exit_ is not None:
+        note = call.note("queue_full", queue=node.queue)
+        return Step([note], goto=exit_.node or None, hang_up=not exit_.node, outcome="failed")
+    spec = router.queue_spec(node.queue)
+    wait = QueueWait(node.queue, now, "default", spec.announce_every, spec.sla_seconds)
+    call.step = wait
+    commands: list[Command] = [
+        call.note("queue_join", queue=node.queue, priority=str(node.priority)),
+    ]
+    if node.prompt:
+        # Music starts when the prompt ends (see handle: PromptFinished).
+        return Step(commands + call.play(node.prompt))
+    commands.append(StartMusic(call.id, wait.music))
+    if wait.announce_every:
+        commands.append(call.start_timer(wait.announce_every))
+    return Step(commands)
+
+
+def resume(call: Call) -> Step:
+    """After the PBX link came back: the caller is still held; give them their music again."""
+    wait = _wait(call)
+    if wait.agent_leg is not None:
+        return Step()
+    return Step([StartMusic(call.id, wait.music)])
+
+
+def ring(call: Call, offer: Offer, caller_id: str) -> list[Command]:
+    """Ring the agents of one offer for this caller."""
+    wait = _wait(call)
+    commands: list[Command] = []
+    for agent_id, endpoint in zip(offer.agent_ids, offer.endpoints, strict=True):
+        leg = call.new_leg()
+        wait.legs[leg] = agent_id
+        commands.append(call.note("ring", queue=wait.queue, agent=agent_id, leg=leg))
+        commands.append(RingAgent(call.id, leg, agent_id, endpoint, caller_id, offer.ring_timeout))
+    return commands
+
+
+def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
+    """React to an agent's answer or hang-up, a failed ring, or the announcement timer."""
+    wait = _wait(call)
+    match event:
+        case AgentAnswered(leg_id=leg):
+            return _answered(call, router, wait, leg, now)
+        case AgentLegEnded(leg_id=leg, cause=cause) if leg == wait.agent_leg:
+            agent = wait.agent or ""
+            router.call_ended(agent, now, call.id)
+            talk = now - (wait.answered_at or now)
+            note = call.note("agent_hung_up", queue=wait.queue, agent=agent, talk=f"{talk:.1f}")
+            return Step([note, HangUp(call.id)])
+        case AgentLegEnded(leg_id=leg, cause=cause):
+            agent = wait.legs.pop(leg, "")
+            if not agent or cause == "hangup":
+                return Step()  # a leg we dropped ourselves (too late, or ring-all's others)
+            router.ring_failed(call.id, agent, now, cause)
+            return Step([call.note("ring_failed", queue=wait.queue, agent=agent, cause=cause)])
+        case TimerFired(timer_id=timer) if timer == call.timer and wait.agent_leg is None:
+            call.timer = None
+            return Step([StopMusic(call.id), *call.play(_announcement(call, router, now))])
+        case PromptFinished(playback_id=playback) if playback == call.playback:
+            call.playback = None
+            if wait.agent_leg is not None:
+                return Step()
+            commands: list[Command] = [StartMusic(call.id, wait.music)]
+            if wait.announce_every:
+                commands.append(call.start_timer(wait.announce_every))
+            return Step(commands)
+    return Step()
+
+
+def leave(call: Call, router: Router, now: float) -> list[Command]:
+    """The caller hung up: stop every ringing phone (or the agent's leg) and count the abandon."""
+    wait = _wait(call)
+    talking = wait.agent_leg is not None
+    stop = router.abandon(call.id, now)
+    commands: list[Command] = []
+    if talking and wait.agent_leg:
+        talk = now - (wait.answered_at or now)
+        agent = wait.agent or ""
+        commands.append(
+            call.note("caller_hung_up", queue=wait.queue, agent=agent, talk=f"{talk:.1f}")
+        )
+        commands.append(DropLeg(call.id, wait.agent_leg))
+        return commands
+    for leg, agent in list(wait.legs.items()):
+        if agent in stop:
+            commands.append(DropLeg(call.id, leg))
+    call.outcome = "abandoned"
+    commands.append(
+        call.note(
+            "queue_abandoned",
+            queue=wait.queue,
+            wait=_seconds(wait, now),
+            sla=f"{wait.sla_seconds:g}",
+        )
+    )
+    return commands
+
+
+def exit_queue(call: Call, exit_: Exit, now: float) -> Step:
+    """The caller waited past max_wait: leave with the music off, for the queue's exit node."""
+    wait = _wait(call)
+    commands: list[Command] = [StopMusic(call.id)]
+    commands.append(
+        call.note(
+            "queue_exit",
+            queue=exit_.queue,
+            reason=exit_.reason,
+            wait=_seconds(wait, now),
+            sla=f"{wait.sla_seconds:g}",
+        )
+    )
+    return Step(commands, goto=exit_.node or None, hang_up=not exit_.node)
+
+
+def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float) -> Step:
+    agent = wait.legs.get(leg)
+    if agent is None:
+        return Step([DropLeg(call.id, leg)])
+    answer = router.ring_answered(call.id, agent, now)
+    if not answer.accepted:
+        return Step([DropLeg(call.id, leg)])
+    commands: list[Command] = [
+        DropLeg(call.id, other) for other, who in wait.legs.items() if who in answer.stop_ringing
+    ]
+    commands += call.stop_playback() + call.cancel_timer()
+    wait.agent_leg = leg
+    wait.answered_at = now
+    call.outcome = "answered"
+    commands += [
+        StopMusic(call.id),
+        Bridge(call.id, leg),
+        call.note(
+            "answered",
+            queue=wait.queue,
+            agent=agent,
+            wait=_seconds(wait, now),
+            sla=f"{wait.sla_seconds:g}",
+        ),
+    ]
+    return Step(commands)
+
+
+def _announcement(call: Call, router: Router, now: float) -> list[str]:
+    position = router.position(call.id) or 1
+    if position == 1:
+        media = [YOU_ARE_NEXT]
+    else:
+        media = [THERE_ARE, f"sound:digits/{min(position - 1, 20)}", CALLS_WAITING]
+    estimate = router.estimated_wait(call.id, now)
+    if estimate is not None:
+        minutes = max(1, round(estimate / 60))
+        media += (
+            [HOLD_TIME, LESS_THAN, f"sound:digits/{min(minutes, 20)}", MINUTES]
+            if (minutes <= 1)
+            else [HOLD_TIME, f"sound:digits/{min(minutes, 20)}", MINUTES]
+        )
+    return media
+
+
+def _seconds(wait: QueueWait, now: float) -> str:
+    return f"{now - wait.joined_at:.1f}"
+
+
+def _wait(call: Call) -> QueueWait:
+    assert isinstance(call.step, QueueWait)
+    return call.step

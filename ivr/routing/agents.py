@@ -1,0 +1,114 @@
+"""An agent at run time: presence, calls in hand, wrap-up, misses; and the state they show.
+
+The record holds facts; the router changes them. `state` is derived from the facts, in this
+order: ringing > on_call > wrap_up > paused > signed_out > available. So an agent who signs
+out or is paused during a call shows on_call until the call and its wrap-up are over.
+A partner trunk is an agent too (id `trunk:TEAM`): always signed in at start, no wrap-up,
+and it may ring several calls at once, up to its `max_concurrent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AgentState(StrEnum):
+    SIGNED_OUT = "signed_out"
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+TRUNK_PREFIX = "trunk:"
+
+
+@dataclass(slots=True, eq=False)
+class AgentRecord:
+    """One agent's facts. `ordinal` is the roster position (ties and round-robin use it)."""
+
+    id: str
+    name: str
+    endpoint: str
+    team: str
+    skills: Mapping[str, int]
+    max_concurrent: int
+    ordinal: int
+    is_trunk: bool = False
+    signed_in: bool = False
+    pause_reason: str | None = None
+    reachable: bool = True
+    busy: bool = False
+    ringing: set[str] = field(default_factory=set)
+    talking: set[str] = field(default_factory=set)
+    wrap_until: float | None = None
+    idle_since: float = 0.0  # when the last call ended (or sign-in): longest-idle's measure
+    misses: int = 0  # offers in a row that were not answered
+
+    @property
+    def device_ok(self) -> bool:
+        """Reachable, and not busy with a call the router did not give them.
+
+        AMI shows our own calls as busy too, so `busy` only counts while the router knows of
+        no call in the agent's hands.
+        """
+        return self.reachable and (not self.busy or bool(self.ringing or self.talking))
+
+    @property
+    def offerable(self) -> bool:
+        """May be offered a call now."""
+        return (
+            self.signed_in
+            and self.pause_reason is None
+            and self.wrap_until is None
+            and self.device_ok
+            and (self.is_trunk or not self.ringing)
+            and len(self.ringing) + len(self.talking) < self.max_concurrent
+        )
+
+    @property
+    def state(self) -> AgentState:
+        if self.ringing:
+            return AgentState.RINGING
+        if self.talking:
+            return AgentState.ON_CALL
+        if self.wrap_until is not None:
+            return AgentState.WRAP_UP
+        if self.pause_reason is not None:
+            return AgentState.PAUSED
+        if not self.signed_in:
+            return AgentState.SIGNED_OUT
+        return AgentState.AVAILABLE
+
+    def view(self) -> AgentView:
+        return AgentView(
+            id=self.id,
+            name=self.name,
+            team=self.team,
+            endpoint=self.endpoint,
+            state=self.state,
+            pause_reason=self.pause_reason,
+            device_ok=self.device_ok,
+            calls=tuple(sorted(self.ringing | self.talking)),
+            misses=self.misses,
+            wrap_until=self.wrap_until,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """A snapshot of one agent for the API, metrics and adapters."""
+
+    id: str
+    name: str
+    team: str
+    endpoint: str
+    state: AgentState
+    pause_reason: str | None
+    device_ok: bool
+    calls: tuple[str, ...]
+    misses: int
+    wrap_until: float | None
