@@ -1,19 +1,35 @@
-"""The daemon's HTTP listener: /healthz for load balancers and /metrics for Prometheus."""
+"""The daemon's HTTP listener: /healthz, /metrics, and the token-protected agent/queue API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hmac
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from ivr.metrics import Metrics
 
 HealthCheck = Callable[[], dict[str, bool]]
+ACTIONS = ("sign-in", "sign-out", "pause", "resume")
 
 
-def make_app(health: HealthCheck, metrics: Metrics) -> web.Application:
-    """The aiohttp application serving health and metrics."""
-    app = web.Application()
+class AgentDesk(Protocol):
+    """What the API may see and ask of the routing desk."""
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def request(self, agent_id: str, action: str, reason: str) -> dict[str, Any] | None: ...
+
+
+def make_app(
+    health: HealthCheck,
+    metrics: Metrics,
+    desk: AgentDesk | None = None,
+    tokens: Sequence[str] = (),
+) -> web.Application:
+    """The aiohttp application: health and metrics open, /api/ behind a bearer token."""
+    app = web.Application(middlewares=[_auth(tokens)])
 
     async def healthz(request: web.Request) -> web.Response:
         links = health()
@@ -26,6 +42,53 @@ def make_app(health: HealthCheck, metrics: Metrics) -> web.Application:
         response.headers["Content-Type"] = content_type
         return response
 
+    async def agents(request: web.Request) -> web.Response:
+        return web.json_response(_desk(desk).snapshot()["agents"])
+
+    async def queues(request: web.Request) -> web.Response:
+        return web.json_response(_desk(desk).snapshot()["queues"])
+
+    async def agent_action(request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in ACTIONS:
+            raise web.HTTPNotFound(text=f"unknown action; use one of {', '.join(ACTIONS)}")
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                raise web.HTTPBadRequest(text="the body must be JSON") from None
+        reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
+        agent = _desk(desk).request(request.match_info["agent"], action, reason[:40])
+        if agent is None:
+            raise web.HTTPNotFound(text="no such agent")
+        return web.json_response(agent)
+
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/api/agents", agents)
+    app.router.add_get("/api/queues", queues)
+    app.router.add_post("/api/agents/{agent}/{action}", agent_action)
     return app
+
+
+def _desk(desk: AgentDesk | None) -> AgentDesk:
+    if desk is None:
+        raise web.HTTPServiceUnavailable(text="no agent roster is loaded (agents/*.yaml)")
+    return desk
+
+
+def _auth(tokens: Sequence[str]) -> Any:
+    expected = [t.encode() for t in tokens if t]
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith("/api/"):
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
+            # compare_digest on every token: the time taken says nothing about which matched.
+            if not expected or not any(hmac.compare_digest(given, t) for t in expected):
+                raise web.HTTPUnauthorized(text="a valid bearer token is needed")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return middleware

@@ -1,25 +1,65 @@
-"""Journal notes turned into Prometheus metrics (labels from bounded sets only)."""
+"""Journal notes and the routing desk turned into Prometheus metrics (bounded labels only)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ivr.calls.commands import Note
 from ivr.metrics import Metrics
 
+# The router's agent states, in the metric's words (AGENT_STATES in ivr.metrics).
+AGENT_STATE = {
+    "signed_out": "offline",
+    "available": "available",
+    "ringing": "ringing",
+    "on_call": "busy",
+    "wrap_up": "wrapup",
+    "paused": "paused",
+}
+
 
 class MetricsSink:
-    """Counts calls by plan and outcome, live calls, and menu choices."""
+    """Counts calls by plan and outcome, live calls, menu choices, queue waits and talk time."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
     def record(self, note: Note, at: float) -> None:
         fields = note.fields
-        if note.kind == "arrived":
-            self.metrics.active_calls.inc()
-        elif note.kind == "ended":
-            self.metrics.active_calls.dec()
-            self.metrics.calls.labels(plan=fields["plan"], outcome=fields["outcome"]).inc()
-        elif note.kind == "menu_choice":
-            self.metrics.menu_selections.labels(
-                plan=fields["plan"], node=fields["node"], option=fields["option"]
-            ).inc()
+        metrics = self.metrics
+        match note.kind:
+            case "arrived":
+                metrics.active_calls.inc()
+            case "ended":
+                metrics.active_calls.dec()
+                metrics.calls.labels(plan=fields["plan"], outcome=fields["outcome"]).inc()
+            case "menu_choice":
+                metrics.menu_selections.labels(
+                    plan=fields["plan"], node=fields["node"], option=fields["option"]
+                ).inc()
+            case "tag":
+                metrics.calls_by_topic.labels(plan=fields["plan"], topic=fields["tag"]).inc()
+            case "answered" | "queue_abandoned" | "queue_exit":
+                outcome = {"answered": "answered", "queue_abandoned": "abandoned"}.get(
+                    note.kind, "overflowed"
+                )
+                metrics.observe_wait(
+                    fields["queue"], outcome, float(fields["wait"]), float(fields["sla"])
+                )
+            case "agent_hung_up" | "caller_hung_up":
+                metrics.talk.labels(queue=fields["queue"]).observe(float(fields["talk"]))
+
+
+def export_desk(metrics: Metrics, snapshot: dict[str, Any]) -> None:
+    """Set the gauges of agents by team and state, and of callers waiting per queue."""
+    counts: dict[tuple[str, str], int] = {}
+    for agent in snapshot["agents"]:
+        key = (agent["team"], AGENT_STATE.get(agent["state"], "offline"))
+        counts[key] = counts.get(key, 0) + 1
+    teams = {agent["team"] for agent in snapshot["agents"]}
+    for team in teams:
+        for state in AGENT_STATE.values():
+            metrics.agents.labels(team=team, state=state).set(counts.get((team, state), 0))
+    for queue in snapshot["queues"]:
+        metrics.queue_callers.labels(queue=queue["queue"]).set(queue["waiting"] + queue["ringing"])
+        metrics.queue_longest_wait.labels(queue=queue["queue"]).set(queue["longest_wait"])

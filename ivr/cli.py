@@ -79,8 +79,10 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from ivr import logs
     from ivr.config import ConfigError, load_settings
-    from ivr.daemon import Daemon, load_plans
+    from ivr.daemon import Daemon, load_desk, load_plans
     from ivr.plan.errors import PlanError
+    from ivr.routing.events import RoutingError
+    from ivr.routing.roster import RosterError
 
     try:
         settings = load_settings(args.config)
@@ -94,9 +96,16 @@ def _run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         print("ivr: the dial plans have errors; nothing was started", file=sys.stderr)
         return 1
+    try:
+        desk = load_desk(settings, plans)
+    except (RosterError, RoutingError) as exc:
+        print(exc, file=sys.stderr)
+        print("ivr: the agent roster or the queues have errors; nothing was started",
+              file=sys.stderr)  # fmt: skip
+        return 1
 
     async def serve() -> None:
-        await Daemon(settings, plans).run()
+        await Daemon(settings, plans, desk).run()
 
     asyncio.run(serve())
     return 0

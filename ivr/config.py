@@ -48,6 +48,12 @@ class HttpSettings(_Section):
         return int(self.listen.rsplit(":", 1)[1])
 
 
+class ApiSettings(_Section):
+    """Who may use the HTTP API (agents, queues): bearer tokens, never logged."""
+
+    tokens: list[SecretStr] = Field(default_factory=list)
+
+
 class LogSettings(_Section):
     """How the daemon logs."""
 
@@ -68,15 +74,18 @@ class Settings(_Section):
     ari: AriSettings = AriSettings()
     ami: AmiSettings = AmiSettings()
     http: HttpSettings = HttpSettings()
+    api: ApiSettings = ApiSettings()
     log: LogSettings = LogSettings()
     reconnect: ReconnectSettings = ReconnectSettings()
     dialplans: Path = Path("../dialplans")
+    agents: Path = Path("../agents")
     drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
     reload_poll_seconds: float = Field(2.0, gt=0, description="how often to look for plan edits")
 
     def secrets(self) -> list[str]:
         """Values that must never be logged."""
-        return [self.ari.password.get_secret_value(), self.ami.secret.get_secret_value()]
+        tokens = [token.get_secret_value() for token in self.api.tokens]
+        return [self.ari.password.get_secret_value(), self.ami.secret.get_secret_value(), *tokens]
 
 
 # Environment variables that override the file (secrets belong here, not in git).
@@ -115,6 +124,10 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     except ValidationError as exc:
         lines = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
+    if environ.get("IVR_API_TOKEN"):
+        settings.api.tokens.append(SecretStr(environ["IVR_API_TOKEN"]))
     if not settings.dialplans.is_absolute():
         settings.dialplans = (path.parent / settings.dialplans).resolve()
+    if not settings.agents.is_absolute():
+        settings.agents = (path.parent / settings.agents).resolve()
     return settings

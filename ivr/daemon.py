@@ -8,12 +8,16 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from ivr import __version__
 from ivr.api import make_app
-from ivr.call_metrics import MetricsSink
+from ivr.backend import HttpLookups
+from ivr.call_metrics import MetricsSink, export_desk
+from ivr.calls.agents import AgentPresence, AgentRequest
+from ivr.calls.desk import Desk, queue_specs, snapshot
 from ivr.calls.driver import CallDriver
 from ivr.calls.switchboard import Switchboard
 from ivr.clock import SystemClock
@@ -28,8 +32,17 @@ from ivr.plan.errors import PlanError
 from ivr.plan.load import load_book, plan_files
 from ivr.plan.plan import PlanBook
 from ivr.plan.watch import fingerprint
+from ivr.routing.roster import load_roster
 
 log = logging.getLogger("ivr.daemon")
+
+
+def load_desk(settings: Settings, plans: PlanBook) -> Desk | None:
+    """The routing desk from the roster folder and the plans' queues; None without a roster."""
+    files = plan_files([settings.agents]) if settings.agents.exists() else []
+    if not files:
+        return None
+    return Desk(load_roster(files), queue_specs(plans))
 
 
 def load_plans(settings: Settings) -> PlanBook:
@@ -43,20 +56,41 @@ def load_plans(settings: Settings) -> PlanBook:
 class Daemon:
     """One daemon serving one Asterisk: ARI for calls, AMI for the rest, HTTP for ops."""
 
-    def __init__(self, settings: Settings, plans: PlanBook) -> None:
+    def __init__(self, settings: Settings, plans: PlanBook, desk: Desk | None = None) -> None:
         self.settings = settings
         self.metrics = Metrics()
         self.clock = SystemClock()
-        self.switchboard = Switchboard(plans, self.clock)
-        self.ami = AmiLink(settings.ami, settings.reconnect, self._status("ami"))
+        self.desk = desk
+        self.switchboard = Switchboard(plans, self.clock, desk)
+        self.ami = AmiLink(
+            settings.ami,
+            settings.reconnect,
+            self._status("ami"),
+            on_presence=lambda device, ok, busy: self.driver.feed(AgentPresence(device, ok, busy)),
+        )
         self.ari = AriPbx(
             settings.ari, settings.reconnect, lambda e: self.driver.feed(e), self._status("ari")
         )
+        self.lookups = HttpLookups(lambda e: self.driver.feed(e))
         journal = Journal([LogSink(), MetricsSink(self.metrics), CallSummaryPublisher(self.ami)])
-        self.driver = CallDriver(self.switchboard, self.ari, self.clock, journal)
+        self.driver = CallDriver(self.switchboard, self.ari, self.clock, journal, self.lookups)
         self._stopping = asyncio.Event()
         for interface in ("ari", "ami"):
             self.metrics.pbx_connected.labels(interface=interface).set(0)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Agents and queues now (the API's view)."""
+        assert self.desk is not None
+        return snapshot(self.desk, self.clock.now())
+
+    def request(self, agent_id: str, action: str, reason: str) -> dict[str, Any] | None:
+        """An agent's request from the API; the agent as they stand afterwards."""
+        assert self.desk is not None
+        if agent_id not in {a.id for a in self.desk.roster.agents}:
+            return None
+        self.driver.feed(AgentRequest(agent_id, action, reason))  # type: ignore[arg-type]
+        agents: list[dict[str, Any]] = self.snapshot()["agents"]
+        return next(a for a in agents if a["id"] == agent_id)
 
     def health(self) -> dict[str, bool]:
         """Which PBX links are up."""
@@ -71,6 +105,10 @@ class Daemon:
                 event(log, "plan.reload_refused", logging.ERROR, problem=str(problem))
             self.metrics.plan_reloads.labels(result="failed").inc()
             return False
+        if self.desk is not None and queue_specs(plans) != queue_specs(self.switchboard.plans):
+            # The router holds live callers and agents; its queues change with a restart.
+            event(log, "plan.queues_changed", logging.WARNING,
+                  hint="queue settings take effect at the next restart")  # fmt: skip
         self.switchboard.reload(plans)
         self.metrics.plan_reloads.labels(result="ok").inc()
         versions = ",".join(f"{p.name}@{p.version}" for p in plans.plans)
@@ -87,24 +125,28 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        runner = web.AppRunner(make_app(self.health, self.metrics), access_log=None)
+        tokens = [t.get_secret_value() for t in self.settings.api.tokens]
+        app = make_app(self.health, self.metrics, self if self.desk else None, tokens)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         http = self.settings.http
         await web.TCPSite(runner, http.host, http.port).start()
         ari_task = asyncio.create_task(self.ari.run())
         watch_task = asyncio.create_task(self._watch_plans())
+        gauges_task = asyncio.create_task(self._export_gauges())
         await self.ami.start()
         plans = ",".join(f"{p.name}@{p.version}" for p in self.switchboard.plans.plans)
         event(log, "daemon.started", version=__version__, http=http.listen,
               app=self.settings.ari.app, plans=plans)  # fmt: skip
         await self._stopping.wait()
         await self._drain()
-        for task in (ari_task, watch_task):
+        for task in (ari_task, watch_task, gauges_task):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.ari.close()
         await self.ami.close()
+        await self.lookups.close()
         await runner.cleanup()
         event(log, "daemon.stopped")
 
@@ -119,6 +161,12 @@ class Daemon:
                 seen = now
                 event(log, "plan.changed", folder=str(folder))
                 self.reload()
+
+    async def _export_gauges(self) -> None:
+        """Agents by state and callers waiting, refreshed for every scrape to see."""
+        while self.desk is not None:
+            export_desk(self.metrics, self.snapshot())
+            await asyncio.sleep(1.0)
 
     async def _drain(self) -> None:
         self.switchboard.stop_accepting()

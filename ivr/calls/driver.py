@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ivr.calls.commands import CancelTimer, Command, Lookup, Note, Release, StartTimer
-from ivr.calls.events import CallEvent, LookupDone, TimerFired
+from ivr.calls.events import CallEvent, DeskEvent, LookupDone, TimerFired
 from ivr.calls.switchboard import Switchboard
 from ivr.clock import Clock, TimerHandle
 from ivr.pbx.port import PbxPort
@@ -45,7 +45,7 @@ class CallDriver:
         self.lookups = lookups
         self._timers: dict[str, dict[str, TimerHandle]] = {}
 
-    def feed(self, event: CallEvent) -> None:
+    def feed(self, event: CallEvent | DeskEvent) -> None:
         """Let the core react to `event` and carry out what it decides."""
         self.run(self.switchboard.handle(event))
 

@@ -11,4 +11,5 @@ def enter(call: Call, node: TagNode) -> Step:
     """Add the tag (once) and note it in the journal."""
     if node.tag not in call.tags:
         call.tags.append(node.tag)
-    return Step([call.note("tag", node=call.node, tag=node.tag)], node.next)
+    note = call.note("tag", plan=call.plan.name, node=call.node, tag=node.tag)
+    return Step([note], node.next)

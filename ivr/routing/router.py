@@ -334,6 +334,9 @@ class Router:
             if caller is None or caller.state is not CallState.WAITING:
                 continue
             state = self._queues[caller.queue]
+            max_wait = state.spec.max_wait
+            if max_wait is None or caller.enqueued_at + max_wait > now:
+                continue  # the entry of an earlier stay of this call id, in another queue
             self._waitlist.remove(caller)
             self._forget(caller)
             state.exited += 1

@@ -38,8 +38,8 @@ def test_a_tag_is_noted_and_kept_once() -> None:
     assert call.tags == ["order_status"]
     tags = world.notes.of(sim.call_id, "tag")
     assert [n.fields for n in tags] == [
-        {"node": "orders", "tag": "order_status"},
-        {"node": "again", "tag": "order_status"},
+        {"plan": "shop", "node": "orders", "tag": "order_status"},
+        {"plan": "shop", "node": "again", "tag": "order_status"},
     ]
 
 

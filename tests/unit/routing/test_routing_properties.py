@@ -260,16 +260,25 @@ class RouterMachine(RuleBasedStateMachine):
         priority=st.sampled_from([0, 0, 0, 1, 2]),
         override=st.none()
         | st.tuples(skill_sets, st.sets(st.sampled_from(TEAM_NAMES), min_size=1)),
+        again=st.integers(0, 3),
     )
     @settles
     def enqueue(
-        self, queue: str, priority: int, override: tuple[dict[str, int], set[str]] | None
+        self,
+        queue: str,
+        priority: int,
+        override: tuple[dict[str, int], set[str]] | None,
+        again: int = 1,
     ) -> None:
         spec = self.specs[queue]
         if queue == "general":
             override = None  # general callers must stay servable by everyone
-        call_id = f"c{len(self.ever)}"
-        self.ever.append(call_id)
+        gone = [c for c in self.ever if c not in self.calls]
+        if again == 0 and gone:
+            call_id = gone[-1]  # the same call back in a queue (say, an agent transferred it)
+        else:
+            call_id = f"c{len(self.ever)}"
+            self.ever.append(call_id)
         requirement = Requirement.of(*override) if override is not None else None
         result = self.router.enqueue(call_id, queue, self.now, priority, requirement)
         held = sum(

@@ -341,6 +341,21 @@ def test_max_wait_and_max_callers_send_callers_to_the_exit() -> None:
     assert r.queue_stats(100)["q"].exited == 4  # c twice, b, a
 
 
+def test_a_call_back_in_another_queue_keeps_only_the_new_queues_limits() -> None:
+    r = router(
+        ALL[:1],
+        {"name": "a", "skills": {"returns": 1}, "max_wait": 60, "exit": "vm"},
+        {"name": "b", "skills": {"returns": 1}, "max_wait": 300, "exit": "vm"},
+    )
+    r.enqueue("c", "a", 0)
+    rung(r, 0)
+    serve(r, "c", "agent1", 1, 9)  # the agent transfers the caller on to queue b
+    r.pause("agent1", "x")
+    assert r.enqueue("c", "b", 20) is None
+    assert r.tick(61) == []
+    assert r.tick(320) == [Exit("c", "b", "max-wait", "vm")]
+
+
 def test_abandon_while_ringing_stops_the_ring_without_a_miss() -> None:
     r = router(ALL[:2], {"name": "q", "skills": {"returns": 1}, "strategy": "ring-all"})
     r.enqueue("a", "q", 0)
