@@ -36,12 +36,21 @@ def free_tcp_port() -> int:
 class DaemonProcess:
     """`ivr run` as a child process with its own config; its log lines are kept for asserts."""
 
-    def __init__(self, credentials: dict[str, str], workdir: Path, dialplans: Path) -> None:
+    def __init__(
+        self,
+        credentials: dict[str, str],
+        workdir: Path,
+        dialplans: Path,
+        agents: Path | None = None,
+    ) -> None:
         self.port = free_tcp_port()
+        self.token = "lab-token-" + os.urandom(8).hex()
         self.config = workdir / "ivr.yaml"
         self.config.write_text(
             f"http: {{listen: 127.0.0.1:{self.port}}}\n"
             f"dialplans: {dialplans}\n"
+            f"agents: {agents or workdir / 'no-roster'}\n"
+            f"api: {{tokens: [{self.token}]}}\n"
             "reconnect: {initial: 0.2, maximum: 2}\n"
             "drain_seconds: 3\n"
         )
@@ -104,6 +113,29 @@ class DaemonProcess:
             time.sleep(0.1)
         tail = "\n".join(self.lines[-20:])
         raise AssertionError(f"/healthz did not answer {status} within {timeout} s; log:\n{tail}")
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
+            token: str | None = None) -> tuple[int, Any]:  # fmt: skip
+        """Call the daemon's HTTP API (with the lab token unless `token` is given)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={
+                "Authorization": f"Bearer {self.token if token is None else token}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def agent(self, agent_id: str) -> dict[str, Any]:
+        status, agents = self.api("GET", "/api/agents")
+        assert status == 200, agents
+        return next(a for a in agents if a["id"] == agent_id)
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:

@@ -1,0 +1,112 @@
+"""Skill-based queues on the lab: SIPp callers choose, SIPp agents with skills answer."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ivr.lab.agents import AgentScript, LabAgent
+from ivr.lab.paths import REPO, LabPaths
+from ivr.lab.sipp import CallScript
+from tests.integration.lab import AriWatch, DaemonProcess, sip_call
+
+
+@pytest.fixture
+def shop(credentials: dict[str, str], tmp_path: Path) -> Iterator[DaemonProcess]:
+    plans, roster = REPO / "tests" / "dialplans" / "queues", REPO / "tests" / "agents"
+    process = DaemonProcess(credentials, tmp_path, plans, roster).start()
+    process.wait_health(200, timeout=20)
+    for agent in ("agent1", "agent2", "agent3", "agent4"):
+        status, body = process.api("POST", f"/api/agents/{agent}/sign-in")
+        assert status == 200 and body["state"] == "available", body
+    yield process
+    process.stop()
+
+
+def agent(lab_paths: LabPaths, name: str, **options: object) -> LabAgent:
+    return LabAgent(lab_paths, AgentScript.of(name, **options))  # type: ignore[arg-type]
+
+
+async def test_the_skilled_agent_answers_a_no_answer_is_skipped_and_paused_then_wrap_up(
+    lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
+) -> None:
+    with (
+        agent(lab_paths, "agent1", behaviour="no-answer") as anna,
+        agent(lab_paths, "agent2", talk_seconds=2) as boris,
+        agent(lab_paths, "agent3", talk_seconds=2, record_from_to=True) as clara,
+        agent(lab_paths, "agent4", talk_seconds=2) as dmitry,
+    ):
+        # Returns: Anna (returns 9) is tried first, rings out, is paused; Clara (6) answers.
+        first = asyncio.create_task(
+            sip_call(lab_paths, CallScript("200", "71000000100", "Ivan", keys="1"))
+        )
+        channel = await watch.channel_of("71000000100")
+        await asyncio.to_thread(anna.wait_for, "cancelled", 1, 20)
+        await asyncio.to_thread(clara.wait_for, "answered", 1, 20)
+        assert await first == 0
+        line = shop.wait_log(rf"event=call.answered call={channel} queue=returns agent=agent3")
+        assert float(re.search(r"wait=([0-9.]+)", line).group(1)) >= 4  # type: ignore[union-attr]
+        assert shop.agent("agent1")["state"] == "paused"
+        assert shop.agent("agent1")["pause_reason"] == "no-answer"
+        # The agent knew why before saying hello: the topic leads the caller ID name.
+        invite = clara.invites()[0]
+        assert invite["from_name"].startswith("returns: Ivan")
+        assert invite["from_number"] == "71000000100"
+        shop.wait_log(rf"event=call.agent_hung_up call={channel} queue=returns agent=agent3")
+
+        # Clara is in wrap-up and Anna paused: the next returns caller waits, hears their
+        # position, and Clara rings only when her wrap-up is over.
+        second = asyncio.create_task(
+            sip_call(lab_paths, CallScript("200", "71000000101", keys="1"))
+        )
+        other = await watch.channel_of("71000000101")
+        assert shop.agent("agent3")["state"] == "wrap_up"
+        await watch.played(other, "queue-youarenext", timeout=15)
+        await asyncio.to_thread(clara.wait_for, "answered", 2, 30)
+        assert await second == 0
+        hung_up = shop.wait_log(rf"event=call.agent_hung_up call={channel}")
+        answered = shop.wait_log(rf"event=call.answered call={other} queue=returns agent=agent3")
+        assert _at(answered) - _at(hung_up) >= 8  # the queue's wrap-up
+        assert anna.answered_count() == 0 and len(anna.invites()) == 1
+
+        # Sales: the most skilled sales agent (Boris, 9) answers, not Dmitry (6).
+        sale = asyncio.create_task(sip_call(lab_paths, CallScript("200", "71000000102", keys="2")))
+        await asyncio.to_thread(boris.wait_for, "answered", 1, 20)
+        assert await sale == 0
+        assert dmitry.invites() == []
+        metrics = shop.metrics()
+        assert 'ivr_queue_answered_total{queue="returns"} 2.0' in metrics
+        assert 'ivr_calls_by_topic_total{plan="queues",topic="sales"} 1.0' in metrics
+
+
+async def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(
+    lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
+) -> None:
+    for name in ("agent2", "agent4"):
+        status, body = shop.api("POST", f"/api/agents/{name}/pause", {"reason": "lunch"})
+        assert status == 200 and body["state"] == "paused" and body["pause_reason"] == "lunch"
+    script = CallScript("200", "71000000110", keys="2", hang_up_after=3)
+    assert await sip_call(lab_paths, script) == 0
+    channel = await watch.channel_of("71000000110")
+    line = shop.wait_log(rf"event=call.queue_abandoned call={channel} queue=sales")
+    assert float(re.search(r"wait=([0-9.]+)", line).group(1)) >= 2.5  # type: ignore[union-attr]
+    shop.wait_log(rf"event=call.ended call={channel} outcome=abandoned")
+    assert 'ivr_queue_abandoned_total{queue="sales"} 1.0' in shop.metrics()
+
+
+async def test_the_agent_api_needs_a_token(shop: DaemonProcess) -> None:
+    assert shop.api("GET", "/api/agents", token="")[0] == 401
+    assert shop.api("POST", "/api/agents/agent1/sign-out", token="wrong")[0] == 401
+    assert shop.agent("agent1")["state"] == "available"
+    assert shop.api("POST", "/api/agents/nobody/pause")[0] == 404
+
+
+def _at(line: str) -> float:
+    stamp = re.search(r"ts=\S+T(\d+):(\d+):([0-9.]+)Z", line)
+    assert stamp is not None
+    hours, minutes, seconds = stamp.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
