@@ -87,5 +87,14 @@ class AgentRequest:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class FeatureCode:
+    """An agent dialled a feature code (*21 sign in, *22 sign out, *23 pause, *24 resume)."""
+
+    call_id: str
+    endpoint: str
+    code: str
+
+
 LegCommand = RingAgent | DropLeg | Bridge | StartMusic | StopMusic
 LegEvent = AgentAnswered | AgentLegEnded

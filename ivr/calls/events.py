@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.calls.agents import AgentAnswered, AgentLegEnded, AgentPresence, AgentRequest
+from ivr.calls.agents import (
+    AgentAnswered,
+    AgentLegEnded,
+    AgentPresence,
+    AgentRequest,
+    FeatureCode,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,7 @@ CallEvent = (
     | TransferFailed
     | AgentAnswered
     | AgentLegEnded
+    | FeatureCode
 )
 # Events about agents rather than one call; the routing desk takes them.
 DeskEvent = AgentPresence | AgentRequest

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ivr.calls import (
     collect,
+    feature,
     handoff,
     hangup,
     language,
@@ -18,7 +19,7 @@ from ivr.calls import (
     transfer,
     when,
 )
-from ivr.calls.agents import AgentPresence, AgentRequest
+from ivr.calls.agents import AgentPresence, AgentRequest, FeatureCode
 from ivr.calls.call import Call
 from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release
 from ivr.calls.desk import ROUTING_TIMER, Desk, caller_id
@@ -28,6 +29,7 @@ from ivr.calls.events import (
     CallHungUp,
     CallResumed,
     DeskEvent,
+    PromptFinished,
     TimerFired,
 )
 from ivr.calls.step import Step
@@ -63,6 +65,8 @@ class Switchboard:
         self.desk = desk
         self.calls: dict[str, Call] = {}
         self.accepting = True
+        # Feature-code calls from agents' phones: call id -> the confirmation playback.
+        self._features: dict[str, str] = {}
 
     def reload(self, plans: PlanBook) -> None:
         """New calls get `plans`; calls in progress keep the version they started with."""
@@ -96,6 +100,13 @@ class Switchboard:
             return self._desk_event(event)
         if isinstance(event, CallArrived):
             return self._arrive(event)
+        if isinstance(event, FeatureCode):
+            commands, self._features[event.call_id] = feature.dial(
+                event, self.desk, self.clock.now()
+            )
+            return commands
+        if event.call_id in self._features:
+            return self._feature_event(event)
         if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
             return self._routing_tick()
         call = self.calls.get(event.call_id)
@@ -109,6 +120,14 @@ class Switchboard:
         if call.hanging_up:
             return self._run(call, hangup.handle(call, event))
         return self._run(call, self._handle(call, event))
+
+    def _feature_event(self, event: CallEvent) -> list[Command]:
+        if isinstance(event, CallHungUp):
+            del self._features[event.call_id]
+            return [Release(event.call_id)]
+        if isinstance(event, PromptFinished) and event.playback_id == self._features[event.call_id]:
+            return feature.finished(event.call_id)
+        return []
 
     def _desk_event(self, event: AgentPresence | AgentRequest) -> list[Command]:
         if self.desk is None:

@@ -52,9 +52,13 @@ def scenario(script: CallScript, captures: list[str]) -> str:
     """The SIPp UAC scenario XML for `script`; `captures` holds one RTP capture per key."""
     # SIPp reads [word] as its own keywords and CDATA ends at ]]>: keep the name plain.
     name = SIPP_KEYWORD.sub("", script.caller_name).replace('"', "'")
-    number = re.sub(r"[^0-9+]", "", script.caller_number) or "anonymous"
-    body = [f'<pause milliseconds="{int(script.first_key_after * 1000)}"/>']
-    for index, (_, pause) in enumerate(parse_keys(script.keys)):
+    # A number, or an agent's endpoint name (agent1) when an agent dials a feature code.
+    number = re.sub(r"[^0-9A-Za-z+]", "", script.caller_number) or "anonymous"
+    keys = parse_keys(script.keys)
+    # Without keys there is nothing to wait for: a pause would turn an early BYE from the
+    # IVR (a short confirmation, say) into an "unexpected message" failure.
+    body = [f'<pause milliseconds="{int(script.first_key_after * 1000)}"/>'] if keys else []
+    for index, (_, pause) in enumerate(keys):
         wait = pause if pause else (script.between_keys if index else 0.0)
         if wait:
             body.append(f'<pause milliseconds="{int(wait * 1000)}"/>')

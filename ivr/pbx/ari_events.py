@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ivr.calls.agents import AgentAnswered, AgentLegEnded, LegEnd
+from ivr.calls.agents import AgentAnswered, AgentLegEnded, FeatureCode, LegEnd
 from ivr.calls.caller_id import safe_caller, safe_number
 from ivr.calls.events import CallArrived, CallEvent, CallHungUp, DigitPressed, PromptFinished
 
@@ -13,13 +13,15 @@ KEYS = set("0123456789*#ABCD")
 # The app argument the daemon gives the agent legs it originates: `agent,<call id>`.
 AGENT_LEG = "agent"
 TRANSFER_LEG = "transfer"
+# extensions.conf sends agents' feature codes as Stasis(ivr,feature).
+FEATURE = "feature"
 # Q.850 causes of a leg that ended before it was answered.
 _CAUSES: dict[int, LegEnd] = {17: "busy", 18: "no-answer", 19: "no-answer", 21: "rejected"}
 
 
 def translate(
     message: dict[str, Any], legs: Mapping[str, str] | None = None
-) -> CallEvent | AgentAnswered | AgentLegEnded | None:
+) -> CallEvent | FeatureCode | None:
     """The event an ARI event means for the core, or None when it means nothing to it.
 
     `legs` maps the agent legs the daemon rang to their calls.
@@ -28,6 +30,11 @@ def translate(
     channel = message.get("channel") or {}
     channel_id = str(channel.get("id", ""))
     args = message.get("args") or []
+    if kind == "StasisStart" and channel_id and args and args[0] == FEATURE:
+        # PJSIP/agent1-0000002a: the endpoint is the name without the channel's sequence.
+        endpoint = str(channel.get("name", "")).rsplit("-", 1)[0]
+        code = str((channel.get("dialplan") or {}).get("exten", ""))
+        return FeatureCode(channel_id, endpoint, "".join(c for c in code if c in KEYS))
     if kind == "StasisStart" and channel_id and args and args[0] == AGENT_LEG:
         return AgentAnswered(str(args[1]) if len(args) > 1 else "", channel_id)
     if legs and channel_id in legs:

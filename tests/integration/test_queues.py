@@ -110,3 +110,42 @@ def _at(line: str) -> float:
     assert stamp is not None
     hours, minutes, seconds = stamp.groups()
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+async def test_feature_codes_from_the_softphone_change_the_agents_state(
+    lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
+) -> None:
+    assert await sip_call(lab_paths, CallScript("*23", "agent2", keys="")) == 0
+    assert shop.agent("agent2")["state"] == "paused"
+    assert shop.agent("agent2")["pause_reason"] == "feature-code"
+    assert await sip_call(lab_paths, CallScript("*24", "agent2", keys="")) == 0
+    assert shop.agent("agent2")["state"] == "available"
+    assert await sip_call(lab_paths, CallScript("*22", "agent2", keys="")) == 0
+    assert shop.agent("agent2")["state"] == "signed_out"
+    shop.wait_log(r"event=call.agent_request .*endpoint=PJSIP/agent2 code=\"\*22\" agent=agent2")
+    # A code that means nothing is refused with a prompt, and changes nothing.
+    assert await sip_call(lab_paths, CallScript("*29", "agent2", keys="")) == 0
+    shop.wait_log(r"event=call.feature_refused .*code=\"\*29\"")
+    assert shop.agent("agent2")["state"] == "signed_out"
+    # A caller on the shop's trunk cannot dial feature codes at all: Asterisk refuses it.
+    assert await sip_call(lab_paths, CallScript("*21", "79005550000", keys="")) != 0
+
+
+async def test_an_agent_busy_on_another_call_is_not_rung(
+    lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
+) -> None:
+    with (
+        agent(lab_paths, "agent2", talk_seconds=30) as boris,
+        agent(lab_paths, "agent4", talk_seconds=2) as dmitry,
+    ):
+        # Boris takes a call that is not ours (a colleague dials him directly).
+        private = await watch.request(
+            "POST", "/channels", endpoint="PJSIP/agent2", app="labwatch", callerId="colleague"
+        )
+        await asyncio.to_thread(boris.wait_for, "answered", 1, 20)
+        shop.wait_log(r"event=ami.connected")
+        sale = asyncio.create_task(sip_call(lab_paths, CallScript("200", "71000000120", keys="2")))
+        await asyncio.to_thread(dmitry.wait_for, "answered", 1, 20)
+        assert await sale == 0
+        assert len(boris.invites()) == 1  # only the colleague's call
+        await watch.request("DELETE", f"/channels/{private['id']}")
