@@ -21,6 +21,8 @@ class AgentDesk(Protocol):
 
     def request(self, agent_id: str, action: str, reason: str) -> dict[str, Any] | None: ...
 
+    def screen_pop(self, agent_id: str) -> dict[str, Any] | None: ...
+
 
 def make_app(
     health: HealthCheck,
@@ -64,7 +66,14 @@ def make_app(
             raise web.HTTPNotFound(text="no such agent")
         return web.json_response(agent)
 
+    async def screen_pop(request: web.Request) -> web.Response:
+        pop = _desk(desk).screen_pop(request.match_info["agent"])
+        if pop is None:
+            raise web.HTTPNotFound(text="no call answered by this agent yet")
+        return web.json_response(pop)
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/agents/{agent}/screen-pop", screen_pop)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/api/agents", agents)
     app.router.add_get("/api/queues", queues)

@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", type=Path, default=[Path("dialplans")],
                        help="plan files or folders (default: dialplans)")  # fmt: skip
     check.add_argument("--strict", action="store_true", help="exit 2 when there are warnings")
+    check.add_argument(
+        "--roster",
+        type=Path,
+        default=Path("agents"),
+        help="the agent roster the queues are checked against (default: agents)",
+    )
     check.set_defaults(handler=_check)
 
     from ivr import tools  # `ivr schema | try | graph | prompts`: offline tools for plan authors
@@ -128,8 +134,34 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     for warning in warnings:
         print(warning)
+    roster_errors = _check_roster(args.roster, book)
+    if roster_errors:
+        return 1
     print(f"ok: {len(book.plans)} plan(s), {len(warnings)} warning(s)")
     return 2 if warnings and args.strict else 0
+
+
+def _check_roster(folder: Path, book: object) -> int:
+    """Check the roster, and that every queue of the plans can be answered by somebody."""
+    from ivr.calls.desk import queue_specs
+    from ivr.plan.load import plan_files
+    from ivr.plan.plan import PlanBook
+    from ivr.routing.coverage import unserved_queues
+    from ivr.routing.roster import RosterError, load_roster
+
+    assert isinstance(book, PlanBook)
+    files = plan_files([folder]) if folder.exists() else []
+    if not files:
+        return 0
+    try:
+        roster = load_roster(files)
+    except RosterError as exc:
+        print(exc)
+        return len(exc.problems)
+    problems = unserved_queues(roster, queue_specs(book))
+    for problem in problems:
+        print(f"{folder}: error: {problem}")
+    return len(problems)
 
 
 def _lab(args: argparse.Namespace) -> int:

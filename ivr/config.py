@@ -54,6 +54,12 @@ class ApiSettings(_Section):
     tokens: list[SecretStr] = Field(default_factory=list)
 
 
+class ScreenPopSettings(_Section):
+    """Where the screen pop goes when an agent answers (the CRM or the agents' desktop app)."""
+
+    url: str | None = Field(None, pattern=r"^https?://")
+
+
 class LogSettings(_Section):
     """How the daemon logs."""
 
@@ -75,6 +81,7 @@ class Settings(_Section):
     ami: AmiSettings = AmiSettings()
     http: HttpSettings = HttpSettings()
     api: ApiSettings = ApiSettings()
+    screen_pop: ScreenPopSettings = ScreenPopSettings()
     log: LogSettings = LogSettings()
     reconnect: ReconnectSettings = ReconnectSettings()
     dialplans: Path = Path("../dialplans")

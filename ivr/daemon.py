@@ -33,6 +33,7 @@ from ivr.plan.load import load_book, plan_files
 from ivr.plan.plan import PlanBook
 from ivr.plan.watch import fingerprint
 from ivr.routing.roster import load_roster
+from ivr.screen_pop import ScreenPops
 
 log = logging.getLogger("ivr.daemon")
 
@@ -72,7 +73,10 @@ class Daemon:
             settings.ari, settings.reconnect, lambda e: self.driver.feed(e), self._status("ari")
         )
         self.lookups = HttpLookups(lambda e: self.driver.feed(e))
-        journal = Journal([LogSink(), MetricsSink(self.metrics), CallSummaryPublisher(self.ami)])
+        self.screen_pops = ScreenPops(settings.screen_pop.url)
+        journal = Journal(
+            [LogSink(), MetricsSink(self.metrics), CallSummaryPublisher(self.ami), self.screen_pops]
+        )
         self.driver = CallDriver(self.switchboard, self.ari, self.clock, journal, self.lookups)
         self._stopping = asyncio.Event()
         for interface in ("ari", "ami"):
@@ -91,6 +95,10 @@ class Daemon:
         self.driver.feed(AgentRequest(agent_id, action, reason))  # type: ignore[arg-type]
         agents: list[dict[str, Any]] = self.snapshot()["agents"]
         return next(a for a in agents if a["id"] == agent_id)
+
+    def screen_pop(self, agent_id: str) -> dict[str, Any] | None:
+        """The latest screen pop of an agent's calls."""
+        return self.screen_pops.latest.get(agent_id)
 
     def health(self) -> dict[str, bool]:
         """Which PBX links are up."""
@@ -147,6 +155,7 @@ class Daemon:
         await self.ari.close()
         await self.ami.close()
         await self.lookups.close()
+        await self.screen_pops.close()
         await runner.cleanup()
         event(log, "daemon.stopped")
 

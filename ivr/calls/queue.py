@@ -191,6 +191,11 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
             agent=agent,
             wait=_seconds(wait, now),
             sla=f"{wait.sla_seconds:g}",
+            # What the agent should know before saying hello (the screen pop).
+            topic=call.tags[-1] if call.tags else "",
+            language=call.language,
+            caller_number=call.caller.number,
+            **{f"var_{name}": value for name, value in call.vars.items()},
         ),
     ]
     return Step(commands)

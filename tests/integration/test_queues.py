@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from ivr.lab.agents import AgentScript, LabAgent
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
-from tests.integration.lab import AriWatch, DaemonProcess, sip_call
+from tests.integration.lab import AriWatch, DaemonProcess, free_tcp_port, sip_call
 
 
 @pytest.fixture
@@ -149,3 +150,43 @@ async def test_an_agent_busy_on_another_call_is_not_rung(
         assert await sale == 0
         assert len(boris.invites()) == 1  # only the colleague's call
         await watch.request("DELETE", f"/channels/{private['id']}")
+
+
+async def test_the_agent_gets_a_screen_pop_with_topic_and_order_number(
+    lab_paths: LabPaths, credentials: dict[str, str], tmp_path: Path
+) -> None:
+    pops: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+
+    async def receive(request: web.Request) -> web.Response:
+        await pops.put(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/pop", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_tcp_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    plans, roster = REPO / "tests" / "dialplans" / "queues", REPO / "tests" / "agents"
+    daemon = DaemonProcess(credentials, tmp_path, plans, roster)
+    daemon.config.write_text(
+        daemon.config.read_text() + f"screen_pop: {{url: 'http://127.0.0.1:{port}/pop'}}\n"
+    )
+    daemon.start()
+    try:
+        await asyncio.to_thread(daemon.wait_health, 200, 20)
+        assert daemon.api("POST", "/api/agents/agent3/sign-in")[0] == 200
+        with agent(lab_paths, "agent3", talk_seconds=2):
+            script = CallScript("200", "71000000130", keys="3,w3,12345#")
+            assert await sip_call(lab_paths, script) == 0
+            pop = await asyncio.wait_for(pops.get(), 20)
+        assert pop["agent"] == "agent3" and pop["queue"] == "returns"
+        assert pop["topic"] == "order_status"
+        assert pop["variables"] == {"order": "12345"}
+        assert pop["caller_number"] == "71000000130" and pop["language"] == "en"
+        assert pop["previous_calls_today"] == 0
+        status, kept = daemon.api("GET", "/api/agents/agent3/screen-pop")
+        assert status == 200 and kept == pop
+    finally:
+        daemon.stop()
+        await runner.cleanup()

@@ -1,0 +1,78 @@
+"""The screen pop: when an agent answers, who is calling and why, posted to a webhook and kept
+for the API, so nobody has to repeat themselves to the agent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiohttp
+
+from ivr.calls.commands import Note
+from ivr.logs import event
+
+log = logging.getLogger("ivr.screen_pop")
+
+
+class ScreenPops:
+    """A journal sink: builds a pop per answered call, posts it, keeps the latest per agent."""
+
+    def __init__(self, url: str | None = None, timeout: float = 3.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.latest: dict[str, dict[str, Any]] = {}
+        self._calls_today: dict[tuple[str, str], int] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def record(self, note: Note, at: float) -> None:
+        if note.kind == "arrived":
+            number = note.fields.get("caller_number", "")
+            if number:
+                key = (number, time.strftime("%Y-%m-%d", time.gmtime(at)))
+                self._calls_today[key] = self._calls_today.get(key, 0) + 1
+        elif note.kind == "answered":
+            pop = self._pop(note, at)
+            self.latest[pop["agent"]] = pop
+            if self.url:
+                task = asyncio.get_running_loop().create_task(self._post(pop))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    def _pop(self, note: Note, at: float) -> dict[str, Any]:
+        fields = note.fields
+        number = fields.get("caller_number", "")
+        today = self._calls_today.get((number, time.strftime("%Y-%m-%d", time.gmtime(at))), 1)
+        return {
+            "call": note.call_id,
+            "agent": fields.get("agent", ""),
+            "queue": fields.get("queue", ""),
+            "topic": fields.get("topic", ""),
+            "language": fields.get("language", ""),
+            "caller_number": number,
+            "wait_seconds": float(fields.get("wait", "0")),
+            "variables": {k[4:]: v for k, v in fields.items() if k.startswith("var_")},
+            "previous_calls_today": max(0, today - 1),
+        }
+
+    async def _post(self, pop: dict[str, Any]) -> None:
+        assert self.url is not None
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        try:
+            async with self._session.post(self.url, json=pop, allow_redirects=False) as reply:
+                if reply.status >= 300:
+                    event(log, "screen_pop.refused", logging.WARNING, status=reply.status,
+                          call=pop["call"])  # fmt: skip
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            event(log, "screen_pop.failed", logging.WARNING, call=pop["call"],
+                  error=type(exc).__name__)  # fmt: skip
+
+    async def close(self) -> None:
+        """Wait briefly for posts in flight, then close the HTTP session."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.timeout)
+        if self._session is not None:
+            await self._session.close()
