@@ -32,18 +32,24 @@ from ivr.plan.errors import PlanError
 from ivr.plan.load import load_book, plan_files
 from ivr.plan.plan import PlanBook
 from ivr.plan.watch import fingerprint
-from ivr.routing.roster import load_roster
+from ivr.routing.events import RoutingError
+from ivr.routing.queues import QueueSpec
+from ivr.routing.roster import Roster, RosterError, load_roster
 from ivr.screen_pop import ScreenPops
 
 log = logging.getLogger("ivr.daemon")
 
 
+def load_roster_files(settings: Settings) -> Roster | None:
+    """The roster from the agents folder, or None when it holds no roster file."""
+    files = plan_files([settings.agents]) if settings.agents.exists() else []
+    return load_roster(files) if files else None
+
+
 def load_desk(settings: Settings, plans: PlanBook) -> Desk | None:
     """The routing desk from the roster folder and the plans' queues; None without a roster."""
-    files = plan_files([settings.agents]) if settings.agents.exists() else []
-    if not files:
-        return None
-    return Desk(load_roster(files), queue_specs(plans))
+    roster = load_roster_files(settings)
+    return Desk(roster, queue_specs(plans)) if roster is not None else None
 
 
 def load_plans(settings: Settings) -> PlanBook:
@@ -79,6 +85,7 @@ class Daemon:
         )
         self.driver = CallDriver(self.switchboard, self.ari, self.clock, journal, self.lookups)
         self._stopping = asyncio.Event()
+        self._pending_desk: tuple[Roster, list[QueueSpec]] | None = None
         for interface in ("ari", "ami"):
             self.metrics.pbx_connected.labels(interface=interface).set(0)
 
@@ -105,7 +112,7 @@ class Daemon:
         return {"ari": self.ari.connected, "ami": self.ami.connected}
 
     def reload(self) -> bool:
-        """Load the plans again; a broken plan is refused and the last good ones stay live."""
+        """Load plans and roster again; anything broken is refused and the last good stays."""
         try:
             plans = load_plans(self.settings)
         except PlanError as exc:
@@ -113,15 +120,44 @@ class Daemon:
                 event(log, "plan.reload_refused", logging.ERROR, problem=str(problem))
             self.metrics.plan_reloads.labels(result="failed").inc()
             return False
-        if self.desk is not None and queue_specs(plans) != queue_specs(self.switchboard.plans):
-            # The router holds live callers and agents; its queues change with a restart.
-            event(log, "plan.queues_changed", logging.WARNING,
-                  hint="queue settings take effect at the next restart")  # fmt: skip
+        try:
+            roster = load_roster_files(self.settings)
+        except RosterError as exc:
+            for problem in exc.problems:
+                event(log, "roster.reload_refused", logging.ERROR, problem=str(problem))
+            self.metrics.plan_reloads.labels(result="failed").inc()
+            return False
         self.switchboard.reload(plans)
+        if roster is not None:
+            self._pending_desk = (roster, queue_specs(plans))
+            self._swap_desk()
         self.metrics.plan_reloads.labels(result="ok").inc()
         versions = ",".join(f"{p.name}@{p.version}" for p in plans.plans)
         event(log, "plan.reloaded", plans=versions)
         return True
+
+    def _swap_desk(self) -> None:
+        """Put a changed roster or changed queues live once no caller waits or talks."""
+        if self._pending_desk is None or self.desk is None:
+            self._pending_desk = None
+            return
+        roster, queues = self._pending_desk
+        if roster == self.desk.roster and queues == list(self.desk.router_queues):
+            self._pending_desk = None
+            return
+        now = self.clock.now()
+        if not self.desk.idle(now):
+            event(log, "roster.reload_deferred", reason="calls in queues; retried when idle")
+            return
+        try:
+            desk = self.desk.successor(roster, queues, now)
+        except RoutingError as exc:
+            event(log, "roster.reload_refused", logging.ERROR, problem=str(exc))
+            self._pending_desk = None
+            return
+        self.desk = self.switchboard.desk = desk
+        self._pending_desk = None
+        event(log, "roster.reloaded", agents=len(roster.agents), queues=len(queues))
 
     def stop(self) -> None:
         """Begin a graceful stop (SIGTERM, SIGINT)."""
@@ -161,15 +197,17 @@ class Daemon:
 
     async def _watch_plans(self) -> None:
         """Reload when a plan file changes (an editor's save, a deploy), as SIGHUP does."""
-        folder = self.settings.dialplans
-        seen = fingerprint(folder)
+        folders = (self.settings.dialplans, self.settings.agents)
+        seen = [fingerprint(folder) for folder in folders]
         while True:
             await asyncio.sleep(self.settings.reload_poll_seconds)
-            now = fingerprint(folder)
+            now = [fingerprint(folder) for folder in folders]
             if now != seen:
                 seen = now
-                event(log, "plan.changed", folder=str(folder))
+                event(log, "plan.changed", folders=",".join(map(str, folders)))
                 self.reload()
+            elif self._pending_desk is not None:
+                self._swap_desk()
 
     async def _export_gauges(self) -> None:
         """Agents by state and callers waiting, refreshed for every scrape to see."""

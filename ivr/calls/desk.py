@@ -23,9 +23,30 @@ class Desk:
 
     def __init__(self, roster: Roster, queues: Iterable[QueueSpec]) -> None:
         self.roster = roster
-        self.router = Router(roster, queues)
+        self.router_queues = tuple(queues)
+        self.router = Router(roster, self.router_queues)
         self._agent_by_endpoint = {a.endpoint.lower(): a.id for a in roster.agents}
         self._timer_due: float | None = None
+
+    def idle(self, now: float) -> bool:
+        """True when no caller is held and no agent rings or talks: safe to swap the desk."""
+        stats = self.router.queue_stats(now).values()
+        return not any(q.waiting or q.ringing or q.talking for q in stats)
+
+    def successor(self, roster: Roster, queues: Iterable[QueueSpec], now: float) -> Desk:
+        """A desk for a new roster or new queues, agents keeping their sign-in and pause."""
+        desk = Desk(roster, queues)
+        known = {a.id for a in roster.agents}
+        for agent in self.roster.agents:
+            if agent.id not in known:
+                continue
+            view = self.router.agent(agent.id)
+            if str(view.state) == "signed_out":
+                continue
+            desk.router.sign_in(agent.id, now)
+            if view.pause_reason is not None:
+                desk.router.pause(agent.id, view.pause_reason)
+        return desk
 
     def presence(self, event: AgentPresence) -> bool:
         """A softphone's state from AMI; False for a device that is no agent's."""

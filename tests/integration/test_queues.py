@@ -190,3 +190,36 @@ async def test_the_agent_gets_a_screen_pop_with_topic_and_order_number(
     finally:
         daemon.stop()
         await runner.cleanup()
+
+
+async def test_a_roster_edit_goes_live_and_agents_keep_their_state(
+    lab_paths: LabPaths, credentials: dict[str, str], tmp_path: Path
+) -> None:
+    roster = tmp_path / "agents"
+    roster.mkdir()
+    (roster / "roster.yaml").write_text((REPO / "tests" / "agents" / "roster.yaml").read_text())
+    daemon = DaemonProcess(credentials, tmp_path, REPO / "tests" / "dialplans" / "queues", roster)
+    daemon.config.write_text(daemon.config.read_text() + "reload_poll_seconds: 0.5\n")
+    daemon.start()
+    try:
+        await asyncio.to_thread(daemon.wait_health, 200, 20)
+        for name in ("agent2", "agent4"):
+            assert daemon.api("POST", f"/api/agents/{name}/sign-in")[0] == 200
+        # A broken roster is refused; the live one stays.
+        mark = len(daemon.lines)
+        (roster / "roster.yaml").write_text("agents: [{id: agent9}]\n")
+        daemon.wait_log(r"event=roster.reload_refused", after=mark)
+        # Dmitry learns sales: once saved, he is the most skilled, and Boris is still signed in.
+        text = (REPO / "tests" / "agents" / "roster.yaml").read_text()
+        mark = len(daemon.lines)
+        (roster / "roster.yaml").write_text(text.replace("sales: 6", "sales: 10"))
+        daemon.wait_log(r"event=roster.reloaded agents=4", after=mark)
+        assert daemon.agent("agent2")["state"] == "available"
+        with agent(lab_paths, "agent4", talk_seconds=1) as dmitry:
+            call = asyncio.create_task(
+                sip_call(lab_paths, CallScript("200", "71000000140", keys="2"))
+            )
+            await asyncio.to_thread(dmitry.wait_for, "answered", 1, 20)
+            assert await call == 0
+    finally:
+        daemon.stop()
