@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from ivr.lab import asterisk, chroot, credentials, redis, sipp
+from ivr import tts
+from ivr.lab import asterisk, chroot, credentials, prompts, redis, sipp
 from ivr.lab.paths import LabPaths
 
 
 def up(paths: LabPaths, say: bool = True) -> dict[str, str]:
-    """Build (once), configure and start Asterisk and redis-server; idempotent."""
+    """Build (once), install the plans' say: prompts, configure and start Asterisk and
+    redis-server; idempotent."""
     chroot.build(paths, say)
+    install_prompts(paths, say)
     secrets = credentials.ensure(paths.credentials)
     asterisk.install_config(paths, secrets)
     if asterisk.pid(paths) is not None:
@@ -19,6 +22,23 @@ def up(paths: LabPaths, say: bool = True) -> dict[str, str]:
     asterisk.start(paths, secrets)
     redis.start(paths)
     return secrets
+
+
+def install_prompts(paths: LabPaths, say: bool = True) -> None:
+    """The plans' say: prompts as sound files in the chroot; a lab without them still runs."""
+    try:
+        done = prompts.install(paths)
+    except tts.TtsError as exc:
+        print(f"lab: say: prompts not installed ({exc}); callers hear nothing for them")
+        return
+    for problem in done.skipped:
+        print(f"lab: no prompts for {problem}")
+    if say and (done.made or done.copied or done.removed):
+        print(
+            f"lab: say: prompts: {done.made} spoken, {done.copied} installed, "
+            f"{done.removed} removed; {done.wanted} in {prompts.target(paths)}",
+            flush=True,
+        )
 
 
 def down(paths: LabPaths) -> None:

@@ -71,14 +71,16 @@ def install(
     paths: LabPaths,
     sources: Iterable[Path] | None = None,
     recordings: Path = RECORDINGS,
+    prune: bool | None = None,
 ) -> Installed:
     """Speak (once) and install the `say:` prompts of the plans in `sources` (default: all).
 
-    With the default sources the folder is made to hold exactly those prompts: files of texts
-    no plan says any more are removed. Given sources only add. Raises tts.TtsError when
+    Pruning (the default with the default sources) leaves the folder holding exactly those
+    prompts: files of texts no plan says any more are removed. Raises tts.TtsError when
     espeak-ng or sox is missing.
     """
-    prune = sources is None
+    if prune is None:
+        prune = sources is None
     plans, skipped = specs(default_sources() if sources is None else sources)
     cache = paths.root / "prompts"
     result = Installed(skipped=skipped)

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 
@@ -25,6 +25,7 @@ from ivr.lab.paths import REPO, LabPaths
 
 ARI = "http://127.0.0.1:8088"
 Event = dict[str, Any]
+T = TypeVar("T")
 
 
 def free_tcp_port() -> int:
@@ -153,15 +154,44 @@ class DaemonProcess:
             raise AssertionError("the daemon did not exit after SIGTERM") from None
 
 
+class Seen(Generic[T]):
+    """Things seen so far, in order, and a wait for the first one that matches."""
+
+    def __init__(self) -> None:
+        self.items: list[T] = []
+        self._changed = asyncio.Condition()
+
+    async def add(self, item: T) -> None:
+        async with self._changed:
+            self.items.append(item)
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[T], bool], timeout: float, what: str) -> T:
+        """The first item (seen or to come) for which `predicate` holds; fails after timeout."""
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    while True:
+                        for item in self.items:
+                            if predicate(item):
+                                return item
+                        await self._changed.wait()
+            except TimeoutError:
+                raise AssertionError(f"no matching {what} in {timeout} s") from None
+
+
 class AriWatch:
     """A second ARI app with subscribeAll: sees every channel's events, as a test's eyes."""
 
     def __init__(self, credentials: dict[str, str]) -> None:
         self.key = f"{credentials['IVR_ARI_USER']}:{credentials['IVR_ARI_PASSWORD']}"
-        self.events: list[Event] = []
-        self._changed = asyncio.Condition()
+        self._seen: Seen[Event] = Seen()
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        return self._seen.items
 
     async def __aenter__(self) -> AriWatch:
         self._session = aiohttp.ClientSession()
@@ -181,25 +211,15 @@ class AriWatch:
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for message in ws:
             if message.type == aiohttp.WSMsgType.TEXT:
-                async with self._changed:
-                    self.events.append(json.loads(message.data))
-                    self._changed.notify_all()
+                await self._seen.add(json.loads(message.data))
 
     async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 20.0) -> Event:
         """The first event (seen so far or to come) for which `predicate` holds."""
-        async with self._changed:
-            try:
-                async with asyncio.timeout(timeout):
-                    while True:
-                        for item in self.events:
-                            if predicate(item):
-                                return item
-                        await self._changed.wait()
-            except TimeoutError:
-                kinds = [e.get("type") for e in self.events[-20:]]
-                raise AssertionError(
-                    f"no matching ARI event in {timeout} s; last: {kinds}"
-                ) from None
+        try:
+            return await self._seen.wait_for(predicate, timeout, "ARI event")
+        except AssertionError as exc:
+            last = [e.get("type") for e in self.events[-20:]]
+            raise AssertionError(f"{exc}; last: {last}") from None
 
     async def channel_of(self, caller_number: str, timeout: float = 20.0) -> str:
         """The channel id of the call from `caller_number`."""
@@ -262,9 +282,12 @@ class AmiListen:
 
     def __init__(self, credentials: dict[str, str]) -> None:
         self.credentials = credentials
-        self.events: list[list[tuple[str, str]]] = []
-        self._changed = asyncio.Condition()
+        self._seen: Seen[list[tuple[str, str]]] = Seen()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def events(self) -> list[list[tuple[str, str]]]:
+        return self._seen.items
 
     async def __aenter__(self) -> AmiListen:
         self._reader, self._writer = await asyncio.open_connection("127.0.0.1", 5038)
@@ -293,21 +316,11 @@ class AmiListen:
                 key, _, value = text.partition(": ")
                 message.append((key, value))
                 continue
-            async with self._changed:
-                self.events.append(message)
-                self._changed.notify_all()
+            await self._seen.add(message)
             message = []
 
     async def wait_for(
         self, predicate: Callable[[list[tuple[str, str]]], bool], timeout: float = 20.0
     ) -> list[tuple[str, str]]:
-        async with self._changed:
-            try:
-                async with asyncio.timeout(timeout):
-                    while True:
-                        for item in self.events:
-                            if predicate(item):
-                                return item
-                        await self._changed.wait()
-            except TimeoutError:
-                raise AssertionError(f"no matching AMI message in {timeout} s") from None
+        """The first AMI message (seen or to come) for which `predicate` holds."""
+        return await self._seen.wait_for(predicate, timeout, "AMI message")
