@@ -109,7 +109,9 @@ def test_try_after_hours_in_russian(capsys: pytest.CaptureFixture[str]) -> None:
     out = run_try(capsys, "--caller", "+74951112233", "--at", "2026-12-29 22:30", "--script", "2,2")
     assert 'hears "Для русского языка нажмите 2. For English, press 1."' in out
     assert 'hears "Сейчас мы закрыты.' in out
-    assert "call went to: a call back from queue operator" in out
+    # Closed at night: the outsourced partner's agents take the call.
+    assert 'hears "Сейчас на ваш звонок ответит команда наших партнёров."' in out
+    assert "call went to: queue partner" in out
     assert "language: ru" in out
 
 
