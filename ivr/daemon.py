@@ -115,16 +115,11 @@ class Daemon:
         """Load plans and roster again; anything broken is refused and the last good stays."""
         try:
             plans = load_plans(self.settings)
-        except PlanError as exc:
-            for problem in exc.problems:
-                event(log, "plan.reload_refused", logging.ERROR, problem=str(problem))
-            self.metrics.plan_reloads.labels(result="failed").inc()
-            return False
-        try:
             roster = load_roster_files(self.settings)
-        except RosterError as exc:
+        except (PlanError, RosterError) as exc:
+            kind = "plan" if isinstance(exc, PlanError) else "roster"
             for problem in exc.problems:
-                event(log, "roster.reload_refused", logging.ERROR, problem=str(problem))
+                event(log, f"{kind}.reload_refused", logging.ERROR, problem=str(problem))
             self.metrics.plan_reloads.labels(result="failed").inc()
             return False
         self.switchboard.reload(plans)

@@ -29,7 +29,7 @@ from ivr.plan.model import (
     Route,
 )
 from ivr.plan.plan import Plan, PlanBook
-from ivr.plan.source import Source, SourceError, parse
+from ivr.plan.source import Source, SourceError, parse, yaml_files
 from ivr.schedule import HolidaySpec, Schedule, ScheduleSpec
 
 
@@ -109,15 +109,8 @@ def load_book(paths: Iterable[FilePath]) -> tuple[PlanBook, list[Problem]]:
     return PlanBook(tuple(plans)), problems
 
 
-def plan_files(paths: Iterable[FilePath]) -> list[FilePath]:
-    """The plan files named, folders expanded to their *.yaml files."""
-    files: list[FilePath] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
-        else:
-            files.append(path)
-    return files
+# The plan files named, folders expanded to their *.yaml files.
+plan_files = yaml_files
 
 
 def _finish(draft: Draft, entries: Collection[str] = ()) -> tuple[Plan, list[Problem]]:

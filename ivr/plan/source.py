@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Any
 
 import yaml
@@ -42,6 +44,17 @@ class Source:
         """A problem located at `path`."""
         line, column = self.where(path)
         return Problem(self.file, line, column, message, fix, warning)
+
+
+def yaml_files(paths: Iterable[FilePath]) -> list[FilePath]:
+    """The files named, folders expanded to their *.yaml and *.yml files."""
+    files: list[FilePath] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
+        else:
+            files.append(path)
+    return files
 
 
 def parse(text: str, file: str) -> Source:

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ivr.plan.errors import Problem
-from ivr.plan.source import Source, SourceError, parse
+from ivr.plan.source import Source, SourceError, parse, yaml_files
 from ivr.routing.skills import MAX_LEVEL, MIN_LEVEL, Level, SkillName
 
 AGENT_ID = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
@@ -102,7 +102,7 @@ def load_roster(paths: Iterable[FilePath]) -> Roster:
     """Load and check roster files (folders stand for their *.yaml files) as one roster."""
     texts: list[tuple[str, str]] = []
     problems: list[Problem] = []
-    for path in _files(paths):
+    for path in yaml_files(paths):
         try:
             texts.append((path.read_text(encoding="utf-8"), str(path)))
         except (OSError, UnicodeDecodeError) as exc:
@@ -146,16 +146,6 @@ def parse_roster(*texts: tuple[str, str]) -> Roster:
         teams.update(roster.teams)
         agents.extend(roster.agents)
     return Roster(teams, tuple(agents))
-
-
-def _files(paths: Iterable[FilePath]) -> list[FilePath]:
-    files: list[FilePath] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")))
-        else:
-            files.append(path)
-    return files
 
 
 def _cross_check(parsed: list[tuple[RosterFile, Source]]) -> list[Problem]:
