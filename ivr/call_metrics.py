@@ -39,10 +39,12 @@ class MetricsSink:
                 ).inc()
             case "tag":
                 metrics.calls_by_topic.labels(plan=fields["plan"], topic=fields["tag"]).inc()
-            case "answered" | "queue_abandoned" | "queue_exit":
-                outcome = {"answered": "answered", "queue_abandoned": "abandoned"}.get(
-                    note.kind, "overflowed"
-                )
+            case "answered" | "queue_abandoned" | "queue_exit" | "queue_callback":
+                outcome = {
+                    "answered": "answered",
+                    "queue_abandoned": "abandoned",
+                    "queue_callback": "callback",
+                }.get(note.kind, "overflowed")
                 metrics.observe_wait(
                     fields["queue"], outcome, float(fields["wait"]), float(fields["sla"])
                 )

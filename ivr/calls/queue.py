@@ -16,7 +16,7 @@ from ivr.calls.agents import (
 )
 from ivr.calls.call import Call
 from ivr.calls.commands import Command, HangUp
-from ivr.calls.events import CallEvent, PromptFinished, TimerFired
+from ivr.calls.events import CallEvent, DigitPressed, PromptFinished, TimerFired
 from ivr.calls.step import Step
 from ivr.plan.model import QueueNode
 from ivr.routing.events import Exit, Offer
@@ -40,6 +40,9 @@ class QueueWait:
     music: str
     announce_every: float | None
     sla_seconds: float
+    callback: str | None = None  # the node that takes callers who choose a call back
+    callback_key: str = "1"
+    callback_offer: tuple[str, ...] = ()
     legs: dict[str, str] = field(default_factory=dict)  # leg id -> agent id
     agent_leg: str | None = None
     answered_at: float | None = None
@@ -57,7 +60,16 @@ def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
         note = call.note("queue_full", queue=node.queue)
         return Step([note], goto=exit_.node or None, hang_up=not exit_.node, outcome="failed")
     spec = router.queue_spec(node.queue)
-    wait = QueueWait(node.queue, now, "default", spec.announce_every, spec.sla_seconds)
+    wait = QueueWait(
+        node.queue,
+        now,
+        "default",
+        spec.announce_every,
+        spec.sla_seconds,
+        node.callback,
+        node.callback_key,
+        tuple(node.callback_offer),
+    )
     call.step = wait
     commands: list[Command] = [
         call.note("queue_join", queue=node.queue, priority=str(node.priority)),
@@ -111,15 +123,27 @@ def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
             return Step([call.note("ring_failed", queue=wait.queue, agent=agent, cause=cause)])
         case TimerFired(timer_id=timer) if timer == call.timer and wait.agent_leg is None:
             call.timer = None
-            return Step([StopMusic(call.id), *call.play(_announcement(call, router, now))])
+            media = _announcement(call, router, now)
+            if wait.callback:
+                media += list(wait.callback_offer)
+            return Step([StopMusic(call.id), *call.play(media)])
+        case DigitPressed(digit=digit) if (
+            wait.callback and digit == wait.callback_key and wait.agent_leg is None
+        ):
+            # Keep the caller's place as a call back instead of a wait on the line.
+            commands = _drop_rings(call, router, wait, now)
+            commands += [StopMusic(call.id), *call.stop_playback(), *call.cancel_timer()]
+            waited, sla = _seconds(wait, now), f"{wait.sla_seconds:g}"
+            commands.append(call.note("queue_callback", queue=wait.queue, wait=waited, sla=sla))
+            return Step(commands, goto=wait.callback)
         case PromptFinished(playback_id=playback) if playback == call.playback:
             call.playback = None
             if wait.agent_leg is not None:
                 return Step()
-            commands: list[Command] = [StartMusic(call.id, wait.music)]
+            music: list[Command] = [StartMusic(call.id, wait.music)]
             if wait.announce_every:
-                commands.append(call.start_timer(wait.announce_every))
-            return Step(commands)
+                music.append(call.start_timer(wait.announce_every))
+            return Step(music)
     return Step()
 
 
@@ -137,9 +161,7 @@ def leave(call: Call, router: Router, now: float) -> list[Command]:
         )
         commands.append(DropLeg(call.id, wait.agent_leg))
         return commands
-    for leg, agent in list(wait.legs.items()):
-        if agent in stop:
-            commands.append(DropLeg(call.id, leg))
+    commands += [DropLeg(call.id, leg) for leg, agent in wait.legs.items() if agent in stop]
     call.outcome = "abandoned"
     commands.append(
         call.note(
@@ -150,6 +172,11 @@ def leave(call: Call, router: Router, now: float) -> list[Command]:
         )
     )
     return commands
+
+
+def _drop_rings(call: Call, router: Router, wait: QueueWait, now: float) -> list[Command]:
+    stop = router.abandon(call.id, now)
+    return [DropLeg(call.id, leg) for leg, agent in wait.legs.items() if agent in stop]
 
 
 def exit_queue(call: Call, exit_: Exit, now: float) -> Step:

@@ -336,6 +336,14 @@ class QueueNode(_Model):
     queue: NodeName
     priority: int = Field(0, ge=0, le=9, description="higher is served first")
     prompt: Prompts = Field(default_factory=list, description="said before the caller waits")
+    callback: NodeName | None = Field(
+        None, description="offer a call back instead of waiting: this node takes the caller"
+    )
+    callback_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = "1"
+    callback_offer: Prompts = Field(
+        default_factory=lambda: ["sound:vm-tocallback"],
+        description="said with each announcement when `callback` is set",
+    )
 
 
 class VoicemailNode(_Model):
@@ -508,6 +516,8 @@ def node_targets(node: Node) -> list[tuple[Path, str]]:
         case GotoNode():
             if ":" not in node.target:
                 targets.append((("target",), node.target))
+        case QueueNode() if node.callback:
+            targets += [(("callback",), node.callback)]
         case QueueNode() | VoicemailNode() | CallbackNode() | SurveyNode() | HangupNode():
             pass
     return targets

@@ -223,3 +223,39 @@ async def test_a_roster_edit_goes_live_and_agents_keep_their_state(
             assert await call == 0
     finally:
         daemon.stop()
+
+
+async def test_a_waiting_caller_can_choose_a_call_back_and_ringing_stops_on_hang_up(
+    lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
+) -> None:
+    for name in ("agent1", "agent3"):
+        assert shop.api("POST", f"/api/agents/{name}/pause", {"reason": "meeting"})[0] == 200
+    # Nobody for returns: the announcement offers a call back; pressing 1 takes it.
+    script = CallScript("200", "71000000150", keys="1,w5,1")
+    call = asyncio.create_task(sip_call(lab_paths, script))
+    channel = await watch.channel_of("71000000150")
+    shop.wait_log(rf"event=call.queue_callback call={channel} queue=returns")
+    shop.wait_log(rf"event=call.prompt call={channel} node=returns_queue media=.*vm-tocallback")
+    shop.wait_log(rf"event=call.handoff call={channel} .*kind=callback")
+    assert await call == 0
+    # A caller who hangs up while an agent's phone rings: the ringing stops at once.
+    assert shop.api("POST", "/api/agents/agent3/resume")[0] == 200
+    with agent(lab_paths, "agent3", behaviour="no-answer") as clara:
+        script = CallScript("200", "71000000151", keys="1", hang_up_after=2)
+        assert await sip_call(lab_paths, script) == 0
+        await asyncio.to_thread(clara.wait_for, "cancelled", 1, 10)
+    other = await watch.channel_of("71000000151")
+    shop.wait_log(rf"event=call.queue_abandoned call={other} queue=returns")
+
+
+async def test_the_partners_trunk_answers_with_the_callers_number(
+    lab_paths: LabPaths, shop: DaemonProcess
+) -> None:
+    partner = AgentScript.of("partner", talk_seconds=1, record_from_to=True)
+    with LabAgent(lab_paths, partner) as pbx:
+        script = CallScript("200", "71000000160", "Olga", keys="4")
+        assert await sip_call(lab_paths, script) == 0
+        [invite] = pbx.wait_invites(1, 20)
+    assert invite["to_number"] == "200"
+    assert invite["from_number"] == "71000000160"
+    shop.wait_log(r"event=call.answered .*queue=night agent=trunk:nightdesk")
