@@ -47,6 +47,8 @@ class SimPbx:
         self.clock = clock
         self.prompt_seconds = prompt_seconds
         self.calls: dict[str, SimCall] = {}
+        # Every command the core sent, in order (agent legs and music have no other trace here).
+        self.sent: list[PbxCommand] = []
         self.on_event: EventSink = lambda event: None
         self.unreachable: set[str] = set()  # endpoints a Transfer fails to reach
         self._ids = itertools.count(1)
@@ -77,6 +79,7 @@ class SimPbx:
 
     def send(self, command: PbxCommand) -> None:
         """Carry out a command of the core, as Asterisk would."""
+        self.sent.append(command)
         call = self.calls.get(command.call_id)
         if call is None or call.ended_by:
             return
