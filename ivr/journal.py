@@ -33,7 +33,11 @@ class Journal:
 
 
 class LogSink:
-    """One log line per note, with the Asterisk channel id as `call`."""
+    """One log line per note, with the Asterisk channel id as `call` (`desk.*` for agents)."""
 
     def record(self, note: Note, at: float) -> None:
+        if not note.call_id:
+            # Notes about agents rather than a call (API requests, the routing desk).
+            event(log, f"desk.{note.kind}", **note.fields)
+            return
         event(log, f"call.{note.kind}", call=note.call_id, **note.fields)
