@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Literal, TextIO
 
 from ivr.lab.paths import LabPaths
-from ivr.lab.sipp import PCAPS, WORK, free_udp_port
+from ivr.lab.sipp import PCAPS, WORK, free_udp_port, sdp
 
 Behaviour = Literal["answer", "no-answer", "busy", "reject"]
 Audio = Literal["pcap", "echo", "none"]
@@ -203,17 +203,7 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=agent 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP {codec} 101
-a=rtpmap:{codec} {rtpmap}
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-]]></send>"""
+{sdp("agent", codec, rtpmap)}]]></send>"""
 
 
 _KEEP_FROM_INVITE = (

@@ -116,6 +116,21 @@ def popen_call(paths: LabPaths, script: CallScript) -> subprocess.Popen[str]:
     )
 
 
+def sdp(owner: str, codec: int | str = 0, rtpmap: str = "PCMU/8000") -> str:
+    """An SDP body for SIPp: one codec plus RFC 4733 telephone-events (keys 0-15)."""
+    return f"""v=0
+o={owner} 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP {codec} 101
+a=rtpmap:{codec} {rtpmap}
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=sendrecv
+"""
+
+
 def free_udp_port(even: bool = False) -> int:
     """A UDP port on loopback nobody uses right now (even ones for RTP)."""
     for _ in range(100):
@@ -127,7 +142,8 @@ def free_udp_port(even: bool = False) -> int:
     raise RuntimeError("no free UDP port on 127.0.0.1")
 
 
-_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+_HEAD = (
+    """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="shop-ivr lab caller">
 <send retrans="500"><![CDATA[
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -141,17 +157,9 @@ Max-Forwards: 70
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=lab 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0 101
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-]]></send>
+"""
+    + sdp("lab")
+    + """]]></send>
 <recv response="100" optional="true"/>
 <recv response="180" optional="true"/>
 <recv response="183" optional="true"/>
@@ -168,6 +176,7 @@ Max-Forwards: 70
 Content-Length: 0
 ]]></send>
 """
+)
 
 _SEND_BYE = """
 <send retrans="500"><![CDATA[
