@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="settings file (default: config/ivr.yaml)")  # fmt: skip
     run.set_defaults(handler=_run)
 
-    check = commands.add_parser("check", help="check dial plans; exit 0 clean, 1 errors")
+    check = commands.add_parser(
+        "check", help="check dial plans and the agent roster; exit 0 clean, 1 errors"
+    )
     check.add_argument("paths", nargs="*", type=Path, default=[Path("dialplans")],
                        help="plan files or folders (default: dialplans)")  # fmt: skip
     check.add_argument("--strict", action="store_true", help="exit 2 when there are warnings")
