@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import date  # `ivr report`
 from pathlib import Path
 
 from ivr import __version__
@@ -48,6 +49,20 @@ def _parser() -> argparse.ArgumentParser:
         help="the agent roster the queues are checked against (default: agents)",
     )
     check.set_defaults(handler=_check)
+
+    # --- `ivr report` (journal store; issues 5 and 7) ---
+    report = commands.add_parser("report", help="call figures from the journal store")
+    report.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
+                        help="first day (inclusive)")  # fmt: skip
+    report.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD",
+                        help="last day (exclusive)")  # fmt: skip
+    report.add_argument("--by", choices=("hour", "day", "weekday"), default="day")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--tz", default="UTC", help="time zone of days and hours (default: UTC)")
+    report.add_argument("--config", type=Path, default=Path("config/ivr.yaml"),
+                        help="settings naming the store (default: config/ivr.yaml)")  # fmt: skip
+    report.set_defaults(handler=_report)
+    # --- end `ivr report` ---
 
     from ivr import tools  # `ivr schema | try | graph | prompts`: offline tools for plan authors
 
@@ -164,6 +179,53 @@ def _check_roster(folder: Path, book: object) -> int:
     for problem in problems:
         print(f"{folder}: error: {problem}")
     return len(problems)
+
+
+# --- `ivr report` (journal store; issues 5 and 7) ---
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ivr import reports
+    from ivr.config import ConfigError, load_settings
+    from ivr.store.sink import open_journal
+
+    try:
+        settings = load_settings(args.config)
+        tz = ZoneInfo(args.tz)
+    except ConfigError as exc:
+        print(f"ivr: {exc}", file=sys.stderr)
+        return 1
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"ivr report: unknown time zone {args.tz!r} (try Europe/Moscow or UTC)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if args.end <= args.start:
+        print("ivr report: --to must be after --from", file=sys.stderr)
+        return 1
+    start = datetime.combine(args.start, time(), tz).timestamp()
+    end = datetime.combine(args.end, time(), tz).timestamp()
+    if not settings.store.redis_url and not settings.store.sqlite.exists():
+        # Do not create an empty database just to report on it.
+        print(f"ivr report: no journal at {settings.store.sqlite}", file=sys.stderr)
+        return 1
+    journal = open_journal(settings)
+    try:
+        report = reports.build(journal.read(start, end), args.by, tz)
+    finally:
+        journal.close()
+    sys.stdout.write(reports.RENDER[args.format](report))
+    return 0
+
+
+# --- end `ivr report` ---
 
 
 def _lab(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -74,6 +75,18 @@ class ReconnectSettings(_Section):
     maximum: float = Field(5.0, gt=0)
 
 
+# --- store section (journal store; issues 5 and 7) ---
+class StoreSettings(_Section):
+    """Where the call journal is kept: the SQLite file, or Redis when `redis_url` is set."""
+
+    sqlite: Path = Path("../var/ivr.sqlite3")
+    redis_url: str | None = Field(None, pattern=r"^(redis|rediss|unix)://")
+    journal_days: int = Field(90, gt=0, description="how long journal entries are kept")
+
+
+# --- end store section ---
+
+
 class Settings(_Section):
     """Everything `ivr run` needs. Relative paths are relative to the config file."""
 
@@ -84,6 +97,7 @@ class Settings(_Section):
     screen_pop: ScreenPopSettings = ScreenPopSettings()
     log: LogSettings = LogSettings()
     reconnect: ReconnectSettings = ReconnectSettings()
+    store: StoreSettings = StoreSettings()  # store section
     dialplans: Path = Path("../dialplans")
     agents: Path = Path("../agents")
     drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
@@ -92,7 +106,13 @@ class Settings(_Section):
     def secrets(self) -> list[str]:
         """Values that must never be logged."""
         tokens = [token.get_secret_value() for token in self.api.tokens]
-        return [self.ari.password.get_secret_value(), self.ami.secret.get_secret_value(), *tokens]
+        redis = urllib.parse.urlparse(self.store.redis_url or "").password or ""
+        return [
+            self.ari.password.get_secret_value(),
+            self.ami.secret.get_secret_value(),
+            redis,
+            *tokens,
+        ]
 
 
 # Environment variables that override the file (secrets belong here, not in git).
@@ -107,6 +127,7 @@ ENVIRONMENT = {
     "IVR_AMI_SECRET": ("ami", "secret"),
     "IVR_HTTP_LISTEN": ("http", "listen"),
     "IVR_LOG_LEVEL": ("log", "level"),
+    "IVR_REDIS_URL": ("store", "redis_url"),
 }
 
 
@@ -137,4 +158,6 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         settings.dialplans = (path.parent / settings.dialplans).resolve()
     if not settings.agents.is_absolute():
         settings.agents = (path.parent / settings.agents).resolve()
+    if not settings.store.sqlite.is_absolute():  # store section
+        settings.store.sqlite = (path.parent / settings.store.sqlite).resolve()
     return settings

@@ -36,6 +36,7 @@ from ivr.routing.events import RoutingError
 from ivr.routing.queues import QueueSpec
 from ivr.routing.roster import Roster, RosterError, load_roster
 from ivr.screen_pop import ScreenPops
+from ivr.store.sink import JournalSink, open_journal
 
 log = logging.getLogger("ivr.daemon")
 
@@ -80,8 +81,15 @@ class Daemon:
         )
         self.lookups = HttpLookups(lambda e: self.driver.feed(e))
         self.screen_pops = ScreenPops(settings.screen_pop.url)
+        self.journal_store = JournalSink(open_journal(settings), settings.store.journal_days)
         journal = Journal(
-            [LogSink(), MetricsSink(self.metrics), CallSummaryPublisher(self.ami), self.screen_pops]
+            [
+                LogSink(),
+                MetricsSink(self.metrics),
+                self.journal_store,
+                CallSummaryPublisher(self.ami),
+                self.screen_pops,
+            ]
         )
         self.driver = CallDriver(self.switchboard, self.ari, self.clock, journal, self.lookups)
         self._stopping = asyncio.Event()
@@ -187,6 +195,7 @@ class Daemon:
         await self.ami.close()
         await self.lookups.close()
         await self.screen_pops.close()
+        self.journal_store.close()
         await runner.cleanup()
         event(log, "daemon.stopped")
 

@@ -52,6 +52,7 @@ class DaemonProcess:
             f"dialplans: {dialplans}\n"
             f"agents: {agents or workdir / 'no-roster'}\n"
             f"api: {{tokens: [{self.token}]}}\n"
+            f"store: {{sqlite: {workdir / 'journal.sqlite3'}}}\n"
             "reconnect: {initial: 0.2, maximum: 2}\n"
             "drain_seconds: 3\n"
         )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -259,3 +263,27 @@ async def test_the_partners_trunk_answers_with_the_callers_number(
     assert invite["to_number"] == "200"
     assert invite["from_number"] == "71000000160"
     shop.wait_log(r"event=call.answered .*queue=night agent=trunk:nightdesk")
+
+
+async def test_the_journal_of_real_calls_feeds_ivr_report(
+    lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
+) -> None:
+    with agent(lab_paths, "agent2", talk_seconds=1):
+        answered = CallScript("200", "71000000170", keys="2")
+        assert await sip_call(lab_paths, answered) == 0
+    assert shop.api("POST", "/api/agents/agent4/pause")[0] == 200
+    assert shop.api("POST", "/api/agents/agent2/pause")[0] == 200
+    abandoned = CallScript("200", "71000000171", keys="2", hang_up_after=2)
+    assert await sip_call(lab_paths, abandoned) == 0
+    channel = await watch.channel_of("71000000171")
+    shop.wait_log(rf"event=call.ended call={channel} outcome=abandoned")
+    assert shop.stop() == 0  # the journal is flushed on the way out
+    today = datetime.now(UTC).date()
+    report = subprocess.run(
+        [sys.executable, "-m", "ivr", "report", "--config", str(shop.config), "--format", "json",
+         "--from", str(today), "--to", str(today + timedelta(days=1))],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    sales = next(q for q in json.loads(report.stdout)["queues"] if q["group"] == "sales")
+    assert (sales["calls"], sales["answered"], sales["abandoned"]) == (2, 1, 1)
+    assert sales["abandon_rate"] == 0.5

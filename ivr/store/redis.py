@@ -1,0 +1,85 @@
+"""The journal in one Redis stream, for daemons that share state through Redis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import cast
+
+import redis
+from redis.typing import EncodableT, FieldT
+
+from ivr.store.port import Entry
+
+STREAM = "ivr:journal"
+# Stream ids follow `at` (ms), but an id can never go backwards, so a note stamped
+# slightly earlier than the last one gets a later id: read this far past `end`.
+SLACK_MS = 60_000
+PAGE = 1000
+
+
+class RedisJournal:
+    """XADD per note, ids in ms of `at`, retention by MINID~ on every append.
+
+    The client is the synchronous `redis.Redis`: an XADD is one short round trip on a
+    local network, far below what an await and a connection pool would save or cost.
+    A client passed in must be made with decode_responses=True (as `from_url` does).
+    """
+
+    def __init__(self, client: redis.Redis, keep_days: float = 90, stream: str = STREAM) -> None:
+        self.client = client
+        self.keep_seconds = keep_days * 86400
+        self.stream = stream
+
+    @classmethod
+    def from_url(cls, url: str, keep_days: float = 90) -> RedisJournal:
+        """Connect to `url` (redis://host:port/db)."""
+        return cls(redis.Redis.from_url(url, decode_responses=True), keep_days)
+
+    def append(self, call_id: str, kind: str, fields: dict[str, str], at: float) -> None:
+        """XADD the note; approximate trimming keeps it O(1) amortised."""
+        body: dict[FieldT, EncodableT] = {
+            "at": repr(at),
+            "call": call_id,
+            "kind": kind,
+            "fields": json.dumps(fields, ensure_ascii=False),
+        }
+        minid = str(int((at - self.keep_seconds) * 1000))
+        ms = int(at * 1000)
+        for attempt in range(3):
+            try:
+                self.client.xadd(self.stream, body, id=f"{ms}-*", minid=minid, approximate=True)
+                return
+            except redis.ResponseError:
+                # `at` is older than the stream's last id (a clock step, another daemon's note):
+                # file it just after the last one, which `read` allows for (SLACK_MS).
+                last = cast(list[tuple[str, object]], self.client.xrevrange(self.stream, count=1))
+                if attempt == 2 or not last:
+                    raise
+                ms = max(ms, int(last[0][0].split("-")[0]))
+
+    def read(self, start: float, end: float) -> Iterator[Entry]:
+        """Entries with `start <= at < end`, in stream order (which is `at` order but for skew)."""
+        low: str = str(int(start * 1000))
+        high = str(int(end * 1000) + SLACK_MS)
+        while True:
+            # decode_responses=True (from_url) makes every id, key and value a str.
+            page = cast(
+                list[tuple[str, dict[str, str]]],
+                self.client.xrange(self.stream, low, high, count=PAGE),
+            )
+            for _id, body in page:
+                at = float(body["at"])
+                if start <= at < end:
+                    yield Entry(at, body["call"], body["kind"], json.loads(body["fields"]))
+            if len(page) < PAGE:
+                return
+            low = "(" + page[-1][0]
+
+    def prune(self, before: float) -> int:
+        """XTRIM MINID (exact); returns how many entries went."""
+        return int(self.client.xtrim(self.stream, minid=str(int(before * 1000)), approximate=False))
+
+    def close(self) -> None:
+        """Nothing is buffered; close the connection."""
+        self.client.close()

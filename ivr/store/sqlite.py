@@ -1,0 +1,76 @@
+"""The journal in a local SQLite file (stdlib, no server): the embedded default."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from ivr.store.port import Entry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    fields TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
+"""
+
+
+class SqliteJournal:
+    """Appends in batches: a commit (an fsync) per note would cost more than the call itself."""
+
+    def __init__(self, path: Path, batch: int = 50, max_delay: float = 5.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        # WAL lets `ivr report` read the file while the daemon keeps writing it.
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+        self.batch = batch
+        self.max_delay = max_delay
+        self.pending = 0
+        self.first_pending_at = 0.0
+
+    def append(self, call_id: str, kind: str, fields: dict[str, str], at: float) -> None:
+        """Keep one note; committed per batch (N notes or `max_delay`), on flush() or close()."""
+        self.db.execute(
+            "INSERT INTO journal (at, call_id, kind, fields) VALUES (?, ?, ?, ?)",
+            (at, call_id, kind, json.dumps(fields, ensure_ascii=False)),
+        )
+        if not self.pending:
+            self.first_pending_at = at
+        self.pending += 1
+        # On a quiet line a batch fills slowly: commit anyway once it spans `max_delay` seconds.
+        if self.pending >= self.batch or at - self.first_pending_at >= self.max_delay:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the pending appends."""
+        self.db.commit()
+        self.pending = 0
+
+    def read(self, start: float, end: float) -> Iterator[Entry]:
+        """Entries with `start <= at < end`, oldest first (pending appends included)."""
+        self.flush()
+        rows = self.db.execute(
+            "SELECT at, call_id, kind, fields FROM journal"
+            " WHERE at >= ? AND at < ? ORDER BY at, id",
+            (start, end),
+        )
+        for at, call_id, kind, fields in rows:
+            yield Entry(at, call_id, kind, json.loads(fields))
+
+    def prune(self, before: float) -> int:
+        """Delete entries older than `before`; returns how many."""
+        count = self.db.execute("DELETE FROM journal WHERE at < ?", (before,)).rowcount
+        self.flush()
+        return count
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self.flush()
+        self.db.close()
