@@ -64,6 +64,26 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_report)
     # --- end `ivr report` ---
 
+    # --- `ivr forecast` (agents needed per weekday and hour; issue 7) ---
+    staffing = commands.add_parser(
+        "forecast", help="agents needed per weekday and hour, from the journal's calls"
+    )
+    staffing.add_argument("--from", dest="start", type=_date, default=None, metavar="YYYY-MM-DD",
+                          help="first day (inclusive; default: 4 weeks before --to)")  # fmt: skip
+    staffing.add_argument("--to", dest="end", type=_date, default=None, metavar="YYYY-MM-DD",
+                          help="last day (exclusive; default: today)")  # fmt: skip
+    staffing.add_argument("--target", type=float, default=0.8,
+                          help="share answered within --within (default: 0.8)")  # fmt: skip
+    staffing.add_argument("--within", type=float, default=20.0, metavar="SECONDS",
+                          help="service level target time (default: 20)")  # fmt: skip
+    staffing.add_argument("--tz", default="UTC", help="time zone of days and hours (default: UTC)")
+    staffing.add_argument("--png", type=Path, default=None, help="also write a heat map here")
+    staffing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    staffing.add_argument("--config", type=Path, default=Path("config/ivr.yaml"),
+                          help="settings naming the store (default: config/ivr.yaml)")  # fmt: skip
+    staffing.set_defaults(handler=_forecast)
+    # --- end `ivr forecast` ---
+
     from ivr import tools  # `ivr schema | try | graph | prompts`: offline tools for plan authors
 
     tools.add_commands(commands)
@@ -226,6 +246,57 @@ def _report(args: argparse.Namespace) -> int:
 
 
 # --- end `ivr report` ---
+
+
+# --- `ivr forecast` (agents needed per weekday and hour; issue 7) ---
+def _forecast(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ivr import staffing
+    from ivr.config import ConfigError, load_settings
+    from ivr.store.sink import open_journal
+
+    try:
+        settings = load_settings(args.config)
+        tz = ZoneInfo(args.tz)
+    except ConfigError as exc:
+        print(f"ivr: {exc}", file=sys.stderr)
+        return 1
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"ivr forecast: unknown time zone {args.tz!r} (try Europe/Moscow or UTC)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if not 0 < args.target < 1 or args.within < 0:
+        print("ivr forecast: --target must be between 0 and 1, --within >= 0", file=sys.stderr)
+        return 1
+    end = args.end or datetime.now(tz).date()
+    start = args.start or end - timedelta(weeks=4)
+    if end <= start:
+        print("ivr forecast: --to must be after --from", file=sys.stderr)
+        return 1
+    if not settings.store.redis_url and not settings.store.sqlite.exists():
+        print(f"ivr forecast: no journal at {settings.store.sqlite}", file=sys.stderr)
+        return 1
+    first, last = staffing.window(start, end, args.tz)
+    journal = open_journal(settings)
+    try:
+        result = staffing.build(
+            journal.read(first, last), start, end, args.tz, args.target, args.within
+        )
+    except ValueError as exc:
+        print(f"ivr forecast: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        journal.close()
+    sys.stdout.write(staffing.RENDER[args.format](result))
+    if args.png:
+        staffing.write_png(result, args.png)
+        print(f"ivr forecast: heat map written to {args.png}", file=sys.stderr)
+    return 0
+
+
+# --- end `ivr forecast` ---
 
 
 def _lab(args: argparse.Namespace) -> int:
