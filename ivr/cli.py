@@ -8,8 +8,15 @@ import sys
 from collections.abc import Sequence
 from datetime import date  # `ivr report`
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ivr import __version__
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from ivr.config import Settings
+    from ivr.store.port import Entry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,38 +216,57 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _report(args: argparse.Namespace) -> int:
-    from datetime import datetime, time
+class _Refused(Exception):
+    """A journal command cannot run; the message says why."""
+
+
+def _journal_settings(command: str, args: argparse.Namespace) -> tuple[Settings, ZoneInfo]:
+    """Settings and time zone for `report` and `forecast`, or _Refused with the reason."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from ivr import reports
     from ivr.config import ConfigError, load_settings
-    from ivr.store.sink import open_journal
 
     try:
         settings = load_settings(args.config)
         tz = ZoneInfo(args.tz)
     except ConfigError as exc:
-        print(f"ivr: {exc}", file=sys.stderr)
-        return 1
+        raise _Refused(f"ivr: {exc}") from None
     except (ZoneInfoNotFoundError, ValueError):
-        print(f"ivr report: unknown time zone {args.tz!r} (try Europe/Moscow or UTC)",
-              file=sys.stderr)  # fmt: skip
-        return 1
+        zone = f"unknown time zone {args.tz!r} (try Europe/Moscow or UTC)"
+        raise _Refused(f"ivr {command}: {zone}") from None
+    if not settings.store.redis_url and not settings.store.sqlite.exists():
+        # Do not create an empty database just to report on it.
+        raise _Refused(f"ivr {command}: no journal at {settings.store.sqlite}")
+    return settings, tz
+
+
+def _read_journal(settings: Settings, start: float, end: float) -> list[Entry]:
+    """The journal's entries in [start, end)."""
+    from ivr.store.sink import open_journal
+
+    journal = open_journal(settings)
+    try:
+        return list(journal.read(start, end))
+    finally:
+        journal.close()
+
+
+def _report(args: argparse.Namespace) -> int:
+    from datetime import datetime, time
+
+    from ivr import reports
+
     if args.end <= args.start:
         print("ivr report: --to must be after --from", file=sys.stderr)
         return 1
+    try:
+        settings, tz = _journal_settings("report", args)
+    except _Refused as exc:
+        print(exc, file=sys.stderr)
+        return 1
     start = datetime.combine(args.start, time(), tz).timestamp()
     end = datetime.combine(args.end, time(), tz).timestamp()
-    if not settings.store.redis_url and not settings.store.sqlite.exists():
-        # Do not create an empty database just to report on it.
-        print(f"ivr report: no journal at {settings.store.sqlite}", file=sys.stderr)
-        return 1
-    journal = open_journal(settings)
-    try:
-        report = reports.build(journal.read(start, end), args.by, tz)
-    finally:
-        journal.close()
+    report = reports.build(_read_journal(settings, start, end), args.by, tz)
     sys.stdout.write(reports.RENDER[args.format](report))
     return 0
 
@@ -251,44 +277,29 @@ def _report(args: argparse.Namespace) -> int:
 # --- `ivr forecast` (agents needed per weekday and hour; issue 7) ---
 def _forecast(args: argparse.Namespace) -> int:
     from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from ivr import staffing
-    from ivr.config import ConfigError, load_settings
-    from ivr.store.sink import open_journal
 
-    try:
-        settings = load_settings(args.config)
-        tz = ZoneInfo(args.tz)
-    except ConfigError as exc:
-        print(f"ivr: {exc}", file=sys.stderr)
-        return 1
-    except (ZoneInfoNotFoundError, ValueError):
-        print(f"ivr forecast: unknown time zone {args.tz!r} (try Europe/Moscow or UTC)",
-              file=sys.stderr)  # fmt: skip
-        return 1
     if not 0 < args.target < 1 or args.within < 0:
         print("ivr forecast: --target must be between 0 and 1, --within >= 0", file=sys.stderr)
+        return 1
+    try:
+        settings, tz = _journal_settings("forecast", args)
+    except _Refused as exc:
+        print(exc, file=sys.stderr)
         return 1
     end = args.end or datetime.now(tz).date()
     start = args.start or end - timedelta(weeks=4)
     if end <= start:
         print("ivr forecast: --to must be after --from", file=sys.stderr)
         return 1
-    if not settings.store.redis_url and not settings.store.sqlite.exists():
-        print(f"ivr forecast: no journal at {settings.store.sqlite}", file=sys.stderr)
-        return 1
     first, last = staffing.window(start, end, args.tz)
-    journal = open_journal(settings)
+    entries = _read_journal(settings, first, last)
     try:
-        result = staffing.build(
-            journal.read(first, last), start, end, args.tz, args.target, args.within
-        )
+        result = staffing.build(entries, start, end, args.tz, args.target, args.within)
     except ValueError as exc:
         print(f"ivr forecast: {exc}", file=sys.stderr)
         return 1
-    finally:
-        journal.close()
     sys.stdout.write(staffing.RENDER[args.format](result))
     if args.png:
         staffing.write_png(result, args.png)
