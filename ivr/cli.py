@@ -91,6 +91,18 @@ def _parser() -> argparse.ArgumentParser:
     staffing.set_defaults(handler=_forecast)
     # --- end `ivr forecast` ---
 
+    # --- `ivr recordings` (quality control; issue 6) ---
+    recordings = commands.add_parser("recordings", help="call recordings kept for quality control")
+    tasks = recordings.add_subparsers(title="recordings commands", metavar="TASK")
+    prune = tasks.add_parser(
+        "prune", help="delete recordings past their retention days (run daily, e.g. from cron)"
+    )
+    prune.add_argument("--config", type=Path, default=Path("config/ivr.yaml"),
+                       help="settings naming the folder (default: config/ivr.yaml)")  # fmt: skip
+    prune.add_argument("--dry-run", action="store_true", help="say what would go; delete nothing")
+    prune.set_defaults(handler=_prune_recordings)
+    # --- end `ivr recordings` ---
+
     from ivr import tools  # `ivr schema | try | graph | prompts`: offline tools for plan authors
 
     tools.add_commands(commands)
@@ -308,6 +320,36 @@ def _forecast(args: argparse.Namespace) -> int:
 
 
 # --- end `ivr forecast` ---
+
+
+# --- `ivr recordings` (quality control; issue 6) ---
+def _prune_recordings(args: argparse.Namespace) -> int:
+    import logging
+    from datetime import UTC, datetime
+
+    from ivr import logs
+    from ivr.config import ConfigError, load_settings
+    from ivr.recordings.prune import prune
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"ivr: {exc}", file=sys.stderr)
+        return 1
+    logs.setup(settings.log.level, settings.log.format, settings.secrets())
+    folder = settings.recordings.folder
+    if not folder.is_dir():
+        print(f"ivr recordings prune: no recordings folder at {folder}", file=sys.stderr)
+        return 1
+    deleted = prune(folder, datetime.now(UTC), logging.getLogger("ivr.recordings"), args.dry_run)
+    for path in deleted:
+        print(path)
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"ivr recordings prune: {verb} {len(deleted)} file(s) in {folder}", file=sys.stderr)
+    return 0
+
+
+# --- end `ivr recordings` ---
 
 
 def _lab(args: argparse.Namespace) -> int:

@@ -6,10 +6,11 @@ import os
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 
 class _Section(BaseModel):
@@ -87,6 +88,60 @@ class StoreSettings(_Section):
 # --- end store section ---
 
 
+# --- recordings section (quality control; issue 6) ---
+SUPERVISOR_NAME = r"^[A-Za-z0-9_.-]{1,40}$"
+SurveyKind = Literal["csat", "nps"]
+
+
+def _alert_defaults() -> dict[SurveyKind, int]:
+    return {"csat": 2, "nps": 6}
+
+
+class RecordingsSettings(_Section):
+    """Where call recordings are kept, who may listen, and when a bad survey score alerts."""
+
+    folder: Path = Path("../recordings")
+    timezone: str = Field("UTC", description="the time zone of the YYYY/MM/DD folders")
+    supervisors: dict[Annotated[str, Field(pattern=SUPERVISOR_NAME)], SecretStr] = Field(
+        default_factory=dict, description="supervisor name -> bearer token for /api/recordings"
+    )
+    survey_alert_url: str | None = Field(None, pattern=r"^https?://")
+    alert_at: dict[SurveyKind, int] = Field(
+        default_factory=_alert_defaults,
+        description="a survey score at or under this, per kind, is posted to survey_alert_url",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (try Europe/Moscow or UTC)") from None
+        return value
+
+    @field_validator("supervisors")
+    @classmethod
+    def _long_tokens(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        # These tokens open customers' voices: refuse ones short enough to guess. The message
+        # names nobody: a name and token swapped by mistake would print the token.
+        if any(len(token.get_secret_value()) < 16 for token in value.values()):
+            raise ValueError("every supervisor token needs at least 16 characters")
+        return value
+
+
+def _supervisors_from(text: str) -> dict[str, str]:
+    """`IVR_SUPERVISORS="alice:TOKEN,bob:TOKEN"` as a mapping."""
+    pairs = [item.strip().partition(":") for item in text.split(",") if item.strip()]
+    if any(not sep or not name.strip() or not token.strip() for name, sep, token in pairs):
+        # Never echo the value: it is made of tokens.
+        raise ConfigError("IVR_SUPERVISORS: write name:token pairs separated by commas")
+    return {name.strip(): token.strip() for name, _, token in pairs}
+
+
+# --- end recordings section ---
+
+
 class Settings(_Section):
     """Everything `ivr run` needs. Relative paths are relative to the config file."""
 
@@ -98,6 +153,7 @@ class Settings(_Section):
     log: LogSettings = LogSettings()
     reconnect: ReconnectSettings = ReconnectSettings()
     store: StoreSettings = StoreSettings()  # store section
+    recordings: RecordingsSettings = RecordingsSettings()  # recordings section
     dialplans: Path = Path("../dialplans")
     agents: Path = Path("../agents")
     drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
@@ -107,11 +163,13 @@ class Settings(_Section):
         """Values that must never be logged."""
         tokens = [token.get_secret_value() for token in self.api.tokens]
         redis = urllib.parse.urlparse(self.store.redis_url or "").password or ""
+        supervisors = [t.get_secret_value() for t in self.recordings.supervisors.values()]
         return [
             self.ari.password.get_secret_value(),
             self.ami.secret.get_secret_value(),
             redis,
             *tokens,
+            *supervisors,
         ]
 
 
@@ -128,6 +186,7 @@ ENVIRONMENT = {
     "IVR_HTTP_LISTEN": ("http", "listen"),
     "IVR_LOG_LEVEL": ("log", "level"),
     "IVR_REDIS_URL": ("store", "redis_url"),
+    "IVR_SURVEY_ALERT_URL": ("recordings", "survey_alert_url"),
 }
 
 
@@ -147,6 +206,13 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     for name, (section, key) in ENVIRONMENT.items():
         if environ.get(name):
             raw.setdefault(section, {})[key] = environ[name]
+    if environ.get("IVR_SUPERVISORS"):  # recordings section
+        recordings = raw.setdefault("recordings", {})
+        if isinstance(recordings, dict):
+            recordings["supervisors"] = {
+                **(recordings.get("supervisors") or {}),
+                **_supervisors_from(environ["IVR_SUPERVISORS"]),
+            }
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -160,4 +226,6 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         settings.agents = (path.parent / settings.agents).resolve()
     if not settings.store.sqlite.is_absolute():  # store section
         settings.store.sqlite = (path.parent / settings.store.sqlite).resolve()
+    if not settings.recordings.folder.is_absolute():  # recordings section
+        settings.recordings.folder = (path.parent / settings.recordings.folder).resolve()
     return settings
