@@ -1,14 +1,16 @@
-"""The daemon's HTTP listener: /healthz, /metrics, and the token-protected agent/queue API."""
+"""The daemon's HTTP listener: /healthz, /metrics, the token-protected agent/queue API, and
+the recordings API behind supervisors' tokens."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from ivr.metrics import Metrics
+from ivr.recordings.qa_api import RecordingAccess, add_recording_routes
 
 HealthCheck = Callable[[], dict[str, bool]]
 ACTIONS = ("sign-in", "sign-out", "pause", "resume")
@@ -29,9 +31,14 @@ def make_app(
     metrics: Metrics,
     desk: AgentDesk | None = None,
     tokens: Sequence[str] = (),
+    recordings: RecordingAccess | None = None,
 ) -> web.Application:
-    """The aiohttp application: health and metrics open, /api/ behind a bearer token."""
-    app = web.Application(middlewares=[_auth(tokens)])
+    """The aiohttp application: health and metrics open, /api/ behind a bearer token.
+
+    With `recordings`, /api/recordings too, where only a supervisor's token will do.
+    """
+    self_guarded: set[web.AbstractResource] = set()
+    app = web.Application(middlewares=[_auth(tokens, self_guarded)])
 
     async def healthz(request: web.Request) -> web.Response:
         links = health()
@@ -78,6 +85,10 @@ def make_app(
     app.router.add_get("/api/agents", agents)
     app.router.add_get("/api/queues", queues)
     app.router.add_post("/api/agents/{agent}/{action}", agent_action)
+    if recordings is not None:
+        self_guarded |= add_recording_routes(
+            app, recordings.folder, recordings.supervisors, recordings.tz
+        )
     return app
 
 
@@ -87,12 +98,16 @@ def _desk(desk: AgentDesk | None) -> AgentDesk:
     return desk
 
 
-def _auth(tokens: Sequence[str]) -> Any:
+def _auth(tokens: Sequence[str], self_guarded: Collection[web.AbstractResource]) -> Any:
+    """Agents' bearer tokens on /api/, except for the resources that check their own tokens."""
     expected = [t.encode() for t in tokens if t]
 
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path.startswith("/api/"):
+        # Decided by the route matched, not the path's text: no spelling of a path can
+        # reach an agent route without an agent's token.
+        guarded = request.match_info.route.resource in self_guarded
+        if request.path.startswith("/api/") and not guarded:
             given = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
             # compare_digest on every token: the time taken says nothing about which matched.
             if not expected or not any(hmac.compare_digest(given, t) for t in expected):
