@@ -90,10 +90,10 @@ class StoreSettings(_Section):
 
 # --- recordings section (quality control; issue 6) ---
 SUPERVISOR_NAME = r"^[A-Za-z0-9_.-]{1,40}$"
-SurveyKind = Literal["csat", "nps"]
+SurveyKind = Annotated[str, Field(pattern=r"^(csat|nps)$")]
 
 
-def _alert_defaults() -> dict[SurveyKind, int]:
+def _alert_defaults() -> dict[str, int]:
     return {"csat": 2, "nps": 6}
 
 
@@ -106,7 +106,7 @@ class RecordingsSettings(_Section):
         default_factory=dict, description="supervisor name -> bearer token for /api/recordings"
     )
     survey_alert_url: str | None = Field(None, pattern=r"^https?://")
-    alert_at: dict[SurveyKind, int] = Field(
+    alert_at: dict[SurveyKind, Annotated[int, Field(ge=0, le=10)]] = Field(
         default_factory=_alert_defaults,
         description="a survey score at or under this, per kind, is posted to survey_alert_url",
     )
