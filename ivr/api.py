@@ -25,6 +25,12 @@ class AgentDesk(Protocol):
 
     def screen_pop(self, agent_id: str) -> dict[str, Any] | None: ...
 
+    def callbacks(self) -> list[dict[str, Any]]: ...
+
+    def request_callback(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]: ...
+
+    def voicemails(self) -> list[dict[str, Any]]: ...
+
 
 def make_app(
     health: HealthCheck,
@@ -79,7 +85,26 @@ def make_app(
             raise web.HTTPNotFound(text="no call answered by this agent yet")
         return web.json_response(pop)
 
+    async def callbacks(request: web.Request) -> web.Response:
+        return web.json_response(_desk(desk).callbacks())
+
+    async def request_callback(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="the body must be JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text='the body must be a JSON object: {"number": ...}')
+        status, answer = _desk(desk).request_callback(body)
+        return web.json_response(answer, status=status)
+
+    async def voicemails(request: web.Request) -> web.Response:
+        return web.json_response(_desk(desk).voicemails())
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/callbacks", callbacks)
+    app.router.add_post("/api/callbacks", request_callback)
+    app.router.add_get("/api/voicemails", voicemails)
     app.router.add_get("/api/agents/{agent}/screen-pop", screen_pop)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/api/agents", agents)

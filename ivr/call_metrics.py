@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ivr.calls.commands import Note
-from ivr.metrics import Metrics
+from ivr.metrics import CALLBACK_OUTCOMES, Metrics
 
 # The router's agent states, in the metric's words (AGENT_STATES in ivr.metrics).
 AGENT_STATE = {
     "signed_out": "offline",
+    "off_duty": "offline",
     "available": "available",
     "ringing": "ringing",
     "on_call": "busy",
@@ -48,6 +49,12 @@ class MetricsSink:
                 metrics.observe_wait(
                     fields["queue"], outcome, float(fields["wait"]), float(fields["sla"])
                 )
+            case "overflow":
+                metrics.overflow.labels(queue=fields["queue"], step=fields["step"]).inc()
+            case "callback_requested":
+                metrics.callbacks.labels(outcome="requested").inc()
+            case "callback_finished" if fields.get("outcome") in CALLBACK_OUTCOMES:
+                metrics.callbacks.labels(outcome=fields["outcome"]).inc()
             case "agent_hung_up" | "caller_hung_up":
                 metrics.talk.labels(queue=fields["queue"]).observe(float(fields["talk"]))
 

@@ -142,6 +142,25 @@ def _supervisors_from(text: str) -> dict[str, str]:
 # --- end recordings section ---
 
 
+class CallbackSettings(_Section):
+    """How the shop calls customers back, and where voicemail messages are kept."""
+
+    dial: str = Field(
+        "PJSIP/{number}@trunk",
+        pattern=r"^[A-Z][A-Za-z0-9]{1,9}/[A-Za-z0-9_.@:+-]*\{number\}[A-Za-z0-9_.@:+-]*$",
+        description="the dial string for the customer; {number} is the validated number",
+    )
+    caller_id: str = Field("", pattern=r"^\+?[0-9]{0,15}$", description="shown to the customer")
+    ring_seconds: float = Field(30.0, gt=0, le=120)
+    retry_minutes: float = Field(5.0, gt=0, description="between attempts")
+    max_attempts: int = Field(3, ge=1, le=10)
+    per_number_per_day: int = Field(3, ge=1, le=100, description="caller and web requests")
+    hours: str | None = Field(
+        None, description="a schedule of the roster: callbacks are made only while it is open"
+    )
+    voicemail_folder: Path = Path("../voicemail")
+
+
 class Settings(_Section):
     """Everything `ivr run` needs. Relative paths are relative to the config file."""
 
@@ -154,6 +173,7 @@ class Settings(_Section):
     reconnect: ReconnectSettings = ReconnectSettings()
     store: StoreSettings = StoreSettings()  # store section
     recordings: RecordingsSettings = RecordingsSettings()  # recordings section
+    callbacks: CallbackSettings = CallbackSettings()
     dialplans: Path = Path("../dialplans")
     agents: Path = Path("../agents")
     drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
@@ -228,4 +248,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         settings.store.sqlite = (path.parent / settings.store.sqlite).resolve()
     if not settings.recordings.folder.is_absolute():  # recordings section
         settings.recordings.folder = (path.parent / settings.recordings.folder).resolve()
+    if not settings.callbacks.voicemail_folder.is_absolute():
+        folder = (path.parent / settings.callbacks.voicemail_folder).resolve()
+        settings.callbacks.voicemail_folder = folder
     return settings

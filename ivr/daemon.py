@@ -8,17 +8,24 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 
 from ivr import __version__
 from ivr.api import make_app
 from ivr.backend import HttpLookups
 from ivr.call_metrics import MetricsSink, export_desk
+from ivr.callbacks.book import DAY, CallbackBook, CallbackRules, Refusal
+from ivr.callbacks.task import CallbackTask
+from ivr.callbacks.voicemail_files import VoicemailKeeper, list_voicemails
 from ivr.calls.agents import AgentPresence, AgentRequest
 from ivr.calls.desk import Desk, queue_specs, snapshot
-from ivr.calls.driver import CallDriver
+from ivr.calls.driver import CallDriver, NoteSink
 from ivr.calls.switchboard import Switchboard
 from ivr.clock import SystemClock
 from ivr.config import Settings
@@ -32,11 +39,15 @@ from ivr.plan.errors import PlanError
 from ivr.plan.load import load_book, plan_files
 from ivr.plan.plan import PlanBook
 from ivr.plan.watch import fingerprint
+from ivr.recordings.fetch import fetch_stored
+from ivr.recordings.keeper import RecordingKeeper
+from ivr.recordings.qa_api import RecordingAccess
 from ivr.routing.events import RoutingError
 from ivr.routing.queues import QueueSpec
 from ivr.routing.roster import Roster, RosterError, load_roster
 from ivr.screen_pop import ScreenPops
-from ivr.store.sink import JournalSink, open_journal
+from ivr.store.sink import JournalSink, open_callbacks, open_journal
+from ivr.survey_alert import SurveyAlerts
 
 log = logging.getLogger("ivr.daemon")
 
@@ -69,7 +80,8 @@ class Daemon:
         self.metrics = Metrics()
         self.clock = SystemClock()
         self.desk = desk
-        self.switchboard = Switchboard(plans, self.clock, desk)
+        self.callback_store = open_callbacks(settings)
+        self.switchboard = Switchboard(plans, self.clock, desk, self._callback_book(desk))
         self.ami = AmiLink(
             settings.ami,
             settings.reconnect,
@@ -82,20 +94,97 @@ class Daemon:
         self.lookups = HttpLookups(lambda e: self.driver.feed(e))
         self.screen_pops = ScreenPops(settings.screen_pop.url)
         self.journal_store = JournalSink(open_journal(settings), settings.store.journal_days)
-        journal = Journal(
-            [
-                LogSink(),
-                MetricsSink(self.metrics),
-                self.journal_store,
-                CallSummaryPublisher(self.ami),
-                self.screen_pops,
-            ]
+        self._http: aiohttp.ClientSession | None = None  # for recordings kept by Asterisk
+        recordings = settings.recordings
+        self.recordings = RecordingKeeper(recordings.folder, self._fetch_recording,
+                                          ZoneInfo(recordings.timezone))  # fmt: skip
+        self.voicemails_kept = VoicemailKeeper(
+            settings.callbacks.voicemail_folder, self._fetch_recording
         )
-        self.driver = CallDriver(self.switchboard, self.ari, self.clock, journal, self.lookups)
+        sinks: list[NoteSink] = [
+            LogSink(),
+            MetricsSink(self.metrics),
+            self.journal_store,
+            CallSummaryPublisher(self.ami),
+            self.screen_pops,
+            self.recordings,
+            self.voicemails_kept,
+        ]
+        self.survey_alerts: SurveyAlerts | None = None
+        if recordings.survey_alert_url:
+            self.survey_alerts = SurveyAlerts(recordings.survey_alert_url, recordings.alert_at)
+            sinks.append(self.survey_alerts)
+        self.driver = CallDriver(
+            self.switchboard,
+            self.ari,
+            self.clock,
+            Journal(sinks),
+            self.lookups,
+            self.callback_store,
+        )
         self._stopping = asyncio.Event()
         self._pending_desk: tuple[Roster, list[QueueSpec]] | None = None
         for interface in ("ari", "ami"):
             self.metrics.pbx_connected.labels(interface=interface).set(0)
+
+    def _callback_book(self, desk: Desk | None) -> CallbackBook:
+        """The callback rules of the settings, and the tasks the store kept (a restart)."""
+        settings = self.settings.callbacks
+        hours = None
+        if settings.hours is not None and desk is not None:
+            hours = desk.roster.schedules.get(settings.hours)
+            if hours is None:
+                event(log, "callbacks.unknown_hours", logging.ERROR, hours=settings.hours,
+                      fix="name a schedule of the roster's schedules:")  # fmt: skip
+        rules = CallbackRules(
+            retry_delay=settings.retry_minutes * 60,
+            max_attempts=settings.max_attempts,
+            per_number_per_day=settings.per_number_per_day,
+            hours=hours,
+            dial=settings.dial,
+            caller_id=settings.caller_id,
+            ring_seconds=settings.ring_seconds,
+        )
+        kept = self.callback_store.load(since=self.clock.now() - DAY)
+        tasks = [CallbackTask.from_json(task) for task in kept]
+        event(log, "callbacks.loaded", pending=sum(t.status == "pending" for t in tasks))
+        return CallbackBook(rules, tasks)
+
+    async def _fetch_recording(self, name: str, dest: Path) -> int:
+        """Copy a recording from Asterisk (which may run on another host) and remove it there."""
+        if self._http is None:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=30)
+            self._http = aiohttp.ClientSession(timeout=timeout)
+        ari = self.settings.ari
+        secret = ari.password.get_secret_value()
+        return await fetch_stored(self._http, ari.url, ari.user, secret, name, dest)
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Callbacks still to make and the recent ones, for the API."""
+        tasks = sorted(self.switchboard.book.tasks.values(), key=lambda t: t.requested_at)
+        return [task.to_json() for task in tasks]
+
+    def request_callback(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A callback the shop's website asks for: (HTTP status, the task or the error)."""
+        try:
+            window = (_moment(body.get("not_before")), _moment(body.get("not_after")))
+        except ValueError as exc:
+            return 400, {"error": "invalid-window", "message": str(exc)}
+        number, queue = body.get("number"), body.get("queue")
+        topic = body.get("topic", "")
+        if not isinstance(number, str) or not isinstance(queue, str) or not isinstance(topic, str):
+            message = 'give "number" and "queue" as text (and "topic" if any)'
+            return 400, {"error": "invalid-request", "message": message}
+        task, commands = self.switchboard.request_callback(number, queue, topic[:40], window)
+        self.driver.run(commands)
+        if isinstance(task, Refusal):
+            status = 429 if task.reason == "limit" else 400
+            return status, {"error": task.reason, "message": task.message}
+        return 201, task.to_json()
+
+    def voicemails(self) -> list[dict[str, Any]]:
+        """Voicemail messages kept, newest first."""
+        return list_voicemails(self.settings.callbacks.voicemail_folder)
 
     def snapshot(self) -> dict[str, Any]:
         """Agents and queues now (the API's view)."""
@@ -173,7 +262,15 @@ class Daemon:
             loop.add_signal_handler(signum, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         tokens = [t.get_secret_value() for t in self.settings.api.tokens]
-        app = make_app(self.health, self.metrics, self if self.desk else None, tokens)
+        recordings = self.settings.recordings
+        access = RecordingAccess(
+            recordings.folder,
+            {name: token.get_secret_value() for name, token in recordings.supervisors.items()},
+            ZoneInfo(recordings.timezone),
+        )
+        app = make_app(
+            self.health, self.metrics, self if self.desk else None, tokens, recordings=access
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         http = self.settings.http
@@ -195,6 +292,13 @@ class Daemon:
         await self.ami.close()
         await self.lookups.close()
         await self.screen_pops.close()
+        await self.recordings.close(timeout=10)
+        await self.voicemails_kept.close(timeout=10)
+        if self.survey_alerts is not None:
+            await self.survey_alerts.close()
+        if self._http is not None:
+            await self._http.close()
+        self.callback_store.close()
         self.journal_store.close()
         await runner.cleanup()
         event(log, "daemon.stopped")
@@ -215,8 +319,10 @@ class Daemon:
 
     async def _export_gauges(self) -> None:
         """Agents by state and callers waiting, refreshed for every scrape to see."""
-        while self.desk is not None:
-            export_desk(self.metrics, self.snapshot())
+        while True:
+            if self.desk is not None:
+                export_desk(self.metrics, self.snapshot())
+            self.metrics.callbacks_pending.set(len(self.switchboard.book.pending()))
             await asyncio.sleep(1.0)
 
     async def _drain(self) -> None:
@@ -231,5 +337,22 @@ class Daemon:
     def _status(self, interface: str) -> Callable[[bool], None]:
         def changed(up: bool) -> None:
             self.metrics.pbx_connected.labels(interface=interface).set(1 if up else 0)
+            if up and interface == "ari":
+                # Calls can be placed again: callbacks that fell due meanwhile go out now.
+                self.driver.run(self.switchboard.handle_nothing())
 
         return changed
+
+
+def _moment(value: object) -> float | None:
+    """A window bound from the API: epoch seconds, or an ISO 8601 time with its offset."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError(f"{value!r} has no UTC offset; write e.g. 2026-11-24T10:00:00+03:00")
+        return moment.timestamp()
+    raise ValueError("a time must be epoch seconds or ISO 8601 text")

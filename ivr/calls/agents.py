@@ -38,8 +38,24 @@ class Bridge:
 
 
 @dataclass(frozen=True, slots=True)
+class BridgeLegs:
+    """Connect two legs of one call that has no caller channel of its own (a callback)."""
+
+    call_id: str
+    leg_id: str
+    other_leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBridge:
+    """Take down the call's bridge once its legs are gone."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class StartMusic:
-    """Music on hold for a waiting caller."""
+    """Music on hold for a waiting caller (or an agent's leg while a callback rings)."""
 
     call_id: str
     music_class: str = "default"
@@ -96,5 +112,5 @@ class FeatureCode:
     code: str
 
 
-LegCommand = RingAgent | DropLeg | Bridge | StartMusic | StopMusic
+LegCommand = RingAgent | DropLeg | Bridge | BridgeLegs | CloseBridge | StartMusic | StopMusic
 LegEvent = AgentAnswered | AgentLegEnded

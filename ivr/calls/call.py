@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ivr.calls.commands import CancelTimer, Command, Note, Play, StartTimer, StopPlayback
 from ivr.calls.events import Caller
 from ivr.plan.plan import Plan, PlanBook
-from ivr.plan.prompts import resolve
+from ivr.plan.prompts import OPENING, opening_media, resolve
 
 
 @dataclass
@@ -30,6 +30,10 @@ class Call:
     book: PlanBook | None = None
     vars: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    # When the caller last joined a queue: a call back keeps that place in line.
+    queue_joined_at: float | None = None
+    # The moment of the event being handled (the switchboard sets it), for spoken times.
+    now: float = 0.0
     _seq: int = field(default=0, repr=False)
 
     def _next_id(self, kind: str) -> str:
@@ -53,10 +57,28 @@ class Call:
 
     def play(self, prompt: list[str] | tuple[str, ...]) -> list[Command]:
         """Play prompt items in the call's language (the playback the call now waits on)."""
-        media = resolve(self.plan.spec, self.language, prompt)
+        return self.play_media(self._media(prompt))
+
+    def play_media(self, media: tuple[str, ...]) -> list[Command]:
+        """Play PBX media URIs as they are (digits:, number:), as the playback waited on."""
         self.playback = self._next_id("p")
         heard = self.note("prompt", node=self.node, media=" ".join(media))
         return [heard, Play(self.id, self.playback, tuple(media), self.language)]
+
+    def media(self, prompt: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """Prompt items as PBX media URIs in the call's language, `opening:` times spoken."""
+        return self._media(prompt)
+
+    def _media(self, prompt: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        media: list[str] = []
+        for item in prompt:
+            if item.startswith(OPENING):
+                schedule = self.plan.schedules.get(item[len(OPENING) :])
+                if schedule is not None:
+                    media += opening_media(schedule, self.now)
+            else:
+                media += resolve(self.plan.spec, self.language, [item])
+        return tuple(media)
 
     def stop_playback(self) -> list[Command]:
         """Stop the current playback, if any (its PromptFinished will be ignored)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ivr.calls.agents import LegCommand
 
@@ -107,6 +107,35 @@ class Lookup:
     timeout: float
 
 
-PbxCommand = Answer | Play | StopPlayback | HangUp | ContinueInDialplan | Transfer | LegCommand
+@dataclass(frozen=True, slots=True)
+class RecordMessage:
+    """Record what the caller says into `name` (wav) after a beep; it ends on `finish_key`,
+    `max_silence` seconds of silence or `max_seconds`. RecordingDone follows."""
+
+    call_id: str
+    name: str
+    max_seconds: int
+    max_silence: int
+    finish_key: str = "#"
+    beep: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCallback:
+    """Keep a callback task (as JSON) in the store, so a restart loses nothing."""
+
+    task: dict[str, Any]
+
+
+PbxCommand = (
+    Answer
+    | Play
+    | StopPlayback
+    | HangUp
+    | ContinueInDialplan
+    | Transfer
+    | RecordMessage
+    | LegCommand
+)
 TimerCommand = StartTimer | CancelTimer | Release
-Command = PbxCommand | TimerCommand | Note | Lookup
+Command = PbxCommand | TimerCommand | Note | Lookup | SaveCallback

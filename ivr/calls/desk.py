@@ -4,11 +4,12 @@ and the timer that lets wrap-ups, misses and max-waits run out."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from ivr.calls.agents import AgentPresence, AgentRequest
 from ivr.calls.call import Call
-from ivr.calls.commands import CancelTimer, Command, StartTimer
+from ivr.calls.commands import CancelTimer, Command, Note, StartTimer
 from ivr.plan.plan import PlanBook
 from ivr.routing.queues import QueueSpec
 from ivr.routing.roster import Roster
@@ -27,6 +28,8 @@ class Desk:
         self.router = Router(roster, self.router_queues)
         self._agent_by_endpoint = {a.endpoint.lower(): a.id for a in roster.agents}
         self._timer_due: float | None = None
+        self._shift_due: float | None = None  # when a team next goes on or off duty
+        self._shifts_known = False
 
     def idle(self, now: float) -> bool:
         """True when no caller is held and no agent rings or talks: safe to swap the desk."""
@@ -67,13 +70,31 @@ class Desk:
             case "resume":
                 return self.router.resume(event.agent_id)
 
+    def shifts(self, now: float) -> list[Command]:
+        """Put teams on or off duty as their shifts say, when a shift begins or ends."""
+        if self._shifts_known and (self._shift_due is None or now < self._shift_due):
+            return []
+        self._shifts_known = True
+        at = datetime.fromtimestamp(now, UTC)
+        commands: list[Command] = []
+        for team in self.roster.teams:
+            on_duty = self.roster.on_duty(team, at)
+            if self.router.set_on_duty(team, on_duty):
+                state = "on" if on_duty else "off"
+                commands.append(Note("", "shift", {"team": team, "duty": state}))
+        change = self.roster.next_shift_change(at)
+        self._shift_due = change.timestamp() if change is not None else None
+        return commands
+
     def agent_for(self, endpoint: str) -> str | None:
         """The agent whose softphone is `endpoint` (PJSIP/agent1), if any."""
         return self._agent_by_endpoint.get(endpoint.lower())
 
-    def timer(self, now: float) -> list[Command]:
-        """Re-arm the desk's timer for the router's next due moment, when that moved."""
-        due = self.router.next_due()
+    def timer(self, now: float, also: float | None = None) -> list[Command]:
+        """Re-arm the desk's timer for the next due moment (router, shifts, or `also`: the
+        next callback), when it moved."""
+        dues = [d for d in (self.router.next_due(), self._shift_due, also) if d is not None]
+        due = min(dues, default=None)
         if due == self._timer_due:
             return []
         self._timer_due = due

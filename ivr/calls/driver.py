@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ivr.calls.commands import CancelTimer, Command, Lookup, Note, Release, StartTimer
+from ivr.calls.commands import (
+    CancelTimer,
+    Command,
+    Lookup,
+    Note,
+    Release,
+    SaveCallback,
+    StartTimer,
+)
 from ivr.calls.events import CallEvent, DeskEvent, LookupDone, TimerFired
 from ivr.calls.switchboard import Switchboard
 from ivr.clock import Clock, TimerHandle
 from ivr.pbx.port import PbxPort
+from ivr.store.port import CallbackStore
 
 
 class NoteSink(Protocol):
@@ -37,12 +46,14 @@ class CallDriver:
         clock: Clock,
         journal: NoteSink,
         lookups: LookupPort | None = None,
+        callbacks: CallbackStore | None = None,
     ) -> None:
         self.switchboard = switchboard
         self.pbx = pbx
         self.clock = clock
         self.journal = journal
         self.lookups = lookups
+        self.callbacks = callbacks
         self._timers: dict[str, dict[str, TimerHandle]] = {}
 
     def feed(self, event: CallEvent | DeskEvent) -> None:
@@ -72,6 +83,9 @@ class CallDriver:
                         # No backend wired: the lookup fails at once and the call falls back.
                         failed = LookupDone(command.call_id, command.request_id, ok=False)
                         self.clock.call_later(0, self._feeding(failed))
+                case SaveCallback(task=task):
+                    if self.callbacks is not None:
+                        self.callbacks.save(task)
                 case _:
                     self.pbx.send(command)
 

@@ -88,6 +88,16 @@ class TransferFailed:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class RecordingDone:
+    """A RecordMessage ended: `ok` when the file was kept; its length in seconds."""
+
+    call_id: str
+    name: str
+    ok: bool
+    seconds: float = 0.0
+
+
 CallEvent = (
     CallArrived
     | DigitPressed
@@ -97,6 +107,7 @@ CallEvent = (
     | CallHungUp
     | LookupDone
     | TransferFailed
+    | RecordingDone
     | AgentAnswered
     | AgentLegEnded
     | FeatureCode

@@ -3,8 +3,7 @@ first to answer is bridged; announcements of position and wait come every N seco
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ivr.calls import overflow
 from ivr.calls.agents import (
     AgentAnswered,
     AgentLegEnded,
@@ -15,12 +14,16 @@ from ivr.calls.agents import (
     StopMusic,
 )
 from ivr.calls.call import Call
-from ivr.calls.commands import Command, HangUp
+from ivr.calls.commands import CancelTimer, Command, HangUp
 from ivr.calls.events import CallEvent, DigitPressed, PromptFinished, TimerFired
+from ivr.calls.queue_wait import QueueWait
 from ivr.calls.step import Step
 from ivr.plan.model import QueueNode
+from ivr.routing.agents import TRUNK_PREFIX
 from ivr.routing.events import Exit, Offer
 from ivr.routing.router import Router
+
+__all__ = ["QueueWait", "exit_queue", "handle", "join", "leave", "resume", "ring"]
 
 # Stock Asterisk sounds for the periodic announcement.
 YOU_ARE_NEXT = "sound:queue-youarenext"
@@ -29,27 +32,6 @@ CALLS_WAITING = "sound:queue-callswaiting"
 HOLD_TIME = "sound:queue-holdtime"
 MINUTES = "sound:queue-minutes"
 LESS_THAN = "sound:queue-less-than"
-
-
-@dataclass
-class QueueWait:
-    """A caller's time in a queue: the legs ringing for them, and the one that answered."""
-
-    queue: str
-    joined_at: float
-    music: str
-    announce_every: float | None
-    sla_seconds: float
-    callback: str | None = None  # the node that takes callers who choose a call back
-    callback_key: str = "1"
-    callback_offer: tuple[str, ...] = ()
-    legs: dict[str, str] = field(default_factory=dict)  # leg id -> agent id
-    agent_leg: str | None = None
-    answered_at: float | None = None
-
-    @property
-    def agent(self) -> str | None:
-        return self.legs.get(self.agent_leg) if self.agent_leg else None
 
 
 def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
@@ -69,18 +51,24 @@ def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
         node.callback,
         node.callback_key,
         tuple(node.callback_offer),
+        # With an offer_callback step the key works once that step has offered it.
+        callback_open=not any(step.offer_callback for step in spec.overflow),
+        steps=tuple(spec.overflow),
     )
     call.step = wait
+    call.queue_joined_at = now
     commands: list[Command] = [
         call.note("queue_join", queue=node.queue, priority=str(node.priority)),
     ]
     if node.prompt:
         # Music starts when the prompt ends (see handle: PromptFinished).
-        return Step(commands + call.play(node.prompt))
-    commands.append(StartMusic(call.id, wait.music))
-    if wait.announce_every:
-        commands.append(call.start_timer(wait.announce_every))
-    return Step(commands)
+        commands += call.play(node.prompt)
+    else:
+        commands.append(StartMusic(call.id, wait.music))
+        if wait.announce_every:
+            commands.append(call.start_timer(wait.announce_every))
+    steps = overflow.check(call, router, wait, now)
+    return Step(commands + steps.commands, goto=steps.goto)
 
 
 def resume(call: Call) -> Step:
@@ -121,18 +109,24 @@ def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
                 return Step()  # a leg we dropped ourselves (too late, or ring-all's others)
             router.ring_failed(call.id, agent, now, cause)
             return Step([call.note("ring_failed", queue=wait.queue, agent=agent, cause=cause)])
+        case TimerFired(timer_id=overflow.TIMER):
+            return overflow.check(call, router, wait, now)
         case TimerFired(timer_id=timer) if timer == call.timer and wait.agent_leg is None:
             call.timer = None
             media = _announcement(call, router, now)
-            if wait.callback:
+            if wait.callback and wait.callback_open:
                 media += list(wait.callback_offer)
             return Step([StopMusic(call.id), *call.play(media)])
         case DigitPressed(digit=digit) if (
-            wait.callback and digit == wait.callback_key and wait.agent_leg is None
+            wait.callback
+            and wait.callback_open
+            and digit == wait.callback_key
+            and wait.agent_leg is None
         ):
             # Keep the caller's place as a call back instead of a wait on the line.
             commands = _drop_rings(call, router, wait, now)
             commands += [StopMusic(call.id), *call.stop_playback(), *call.cancel_timer()]
+            commands.append(CancelTimer(call.id, overflow.TIMER))
             waited, sla = _seconds(wait, now), f"{wait.sla_seconds:g}"
             commands.append(call.note("queue_callback", queue=wait.queue, wait=waited, sla=sla))
             return Step(commands, goto=wait.callback)
@@ -206,9 +200,11 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
         DropLeg(call.id, other) for other, who in wait.legs.items() if who in answer.stop_ringing
     ]
     commands += call.stop_playback() + call.cancel_timer()
+    commands.append(CancelTimer(call.id, overflow.TIMER))
     wait.agent_leg = leg
     wait.answered_at = now
-    call.outcome = "answered"
+    # The partner's own PBX took the call: it left our agents for good.
+    call.outcome = "overflowed_external" if agent.startswith(TRUNK_PREFIX) else "answered"
     commands += [
         StopMusic(call.id),
         Bridge(call.id, leg),
@@ -216,6 +212,7 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
             "answered",
             queue=wait.queue,
             agent=agent,
+            team=router.agent(agent).team,
             wait=_seconds(wait, now),
             sla=f"{wait.sla_seconds:g}",
             # What the agent should know before saying hello (the screen pop).

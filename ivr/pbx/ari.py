@@ -21,6 +21,8 @@ from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 from ivr.calls.agents import (
     AgentLegEnded,
     Bridge,
+    BridgeLegs,
+    CloseBridge,
     DropLeg,
     LegCommand,
     LegEvent,
@@ -34,6 +36,7 @@ from ivr.calls.commands import (
     HangUp,
     PbxCommand,
     Play,
+    RecordMessage,
     StopPlayback,
     Transfer,
 )
@@ -43,6 +46,7 @@ from ivr.calls.events import (
     CallHungUp,
     CallResumed,
     PromptFinished,
+    RecordingDone,
     TransferFailed,
 )
 from ivr.config import AriSettings, ReconnectSettings
@@ -247,6 +251,23 @@ class AriPbx:
                 await client.bridges.createWithId(bridgeId=bridge, type="mixing")
                 self._bridges.add(call_id)
                 await client.bridges.addChannel(bridgeId=bridge, channel=[call_id, leg])
+            case BridgeLegs(call_id=call_id, leg_id=leg, other_leg_id=other):
+                bridge = f"{call_id}-bridge"
+                await client.bridges.createWithId(bridgeId=bridge, type="mixing")
+                await client.bridges.addChannel(bridgeId=bridge, channel=[leg, other])
+            case CloseBridge(call_id=call_id):
+                await _ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
+            case RecordMessage(call_id=call_id, name=name):
+                await client.channels.record(
+                    channelId=call_id,
+                    name=name,
+                    format="wav",
+                    maxDurationSeconds=command.max_seconds,
+                    maxSilenceSeconds=command.max_silence,
+                    ifExists="overwrite",
+                    beep=command.beep,
+                    terminateOn=command.finish_key,
+                )
             case StartMusic(call_id=call_id, music_class=music):
                 await client.channels.startMoh(channelId=call_id, mohClass=music)
             case StopMusic(call_id=call_id):
@@ -292,6 +313,9 @@ class AriPbx:
         elif isinstance(command, Transfer):
             self._transfers.pop(f"{command.call_id}-transfer", None)
             self._deliver(TransferFailed(command.call_id, why))
+        elif isinstance(command, RecordMessage):
+            # The caller must not wait for a recording that never started.
+            self._deliver(RecordingDone(command.call_id, command.name, ok=False))
         elif isinstance(command, RingAgent):
             # A phone that cannot even be rung is a failed ring: the next agent is tried.
             self._deliver(AgentLegEnded(command.call_id, command.leg_id, "unreachable"))

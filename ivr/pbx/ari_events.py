@@ -7,7 +7,14 @@ from typing import Any
 
 from ivr.calls.agents import AgentAnswered, AgentLegEnded, FeatureCode, LegEnd
 from ivr.calls.caller_id import safe_caller, safe_number
-from ivr.calls.events import CallArrived, CallEvent, CallHungUp, DigitPressed, PromptFinished
+from ivr.calls.events import (
+    CallArrived,
+    CallEvent,
+    CallHungUp,
+    DigitPressed,
+    PromptFinished,
+    RecordingDone,
+)
 
 KEYS = set("0123456789*#ABCD")
 # The app argument the daemon gives the agent legs it originates: `agent,<call id>`.
@@ -55,6 +62,16 @@ def translate(
         if target.startswith("channel:"):
             return PromptFinished(target.removeprefix("channel:"), str(playback.get("id", "")))
         return None
+    if kind in ("RecordingFinished", "RecordingFailed"):
+        recording = message.get("recording") or {}
+        target = str(recording.get("target_uri", ""))
+        if not target.startswith("channel:"):
+            return None
+        seconds = float(recording.get("duration") or 0)
+        ok = kind == "RecordingFinished"
+        return RecordingDone(
+            target.removeprefix("channel:"), str(recording.get("name")), ok, seconds
+        )
     if kind == "StasisEnd" and channel_id:
         return CallHungUp(channel_id)
     return None

@@ -11,6 +11,7 @@ from ivr.calls.commands import (
     HangUp,
     PbxCommand,
     Play,
+    RecordMessage,
     StopPlayback,
     Transfer,
 )
@@ -21,6 +22,7 @@ from ivr.calls.events import (
     CallHungUp,
     DigitPressed,
     PromptFinished,
+    RecordingDone,
     TransferFailed,
 )
 from ivr.clock import TimerHandle, VirtualClock
@@ -37,15 +39,19 @@ class SimCall:
     heard: list[str] = field(default_factory=list)
     ended_by: str = ""
     transferred_to: str = ""
+    recorded: list[str] = field(default_factory=list)  # names of messages recorded
     playing: dict[str, TimerHandle] = field(default_factory=dict)
 
 
 class SimPbx:
     """The PBX port on virtual time. Each media item plays for `prompt_seconds`."""
 
-    def __init__(self, clock: VirtualClock, prompt_seconds: float = 2.0) -> None:
+    def __init__(
+        self, clock: VirtualClock, prompt_seconds: float = 2.0, message_seconds: float = 4.0
+    ) -> None:
         self.clock = clock
         self.prompt_seconds = prompt_seconds
+        self.message_seconds = message_seconds  # how long callers speak into a recording
         self.calls: dict[str, SimCall] = {}
         # Every command the core sent, in order (agent legs and music have no other trace here).
         self.sent: list[PbxCommand] = []
@@ -104,6 +110,12 @@ class SimPbx:
             case ContinueInDialplan():
                 call.ended_by = "dialplan"
                 self._end(call)
+            case RecordMessage(name=name):
+                call.recorded.append(name)
+                done = RecordingDone(call.call_id, name, True, self.message_seconds)
+                call.playing[name] = self.clock.call_later(
+                    self.message_seconds, lambda: self._finish_recording(call, done)
+                )
             case Transfer(endpoint=endpoint):
                 if endpoint in self.unreachable:
                     self._later(0, TransferFailed(call.call_id, "unreachable"))
@@ -115,6 +127,10 @@ class SimPbx:
 
     def _finish(self, call: SimCall, event: PromptFinished) -> None:
         call.playing.pop(event.playback_id, None)
+        self.on_event(event)
+
+    def _finish_recording(self, call: SimCall, event: RecordingDone) -> None:
+        call.playing.pop(event.name, None)
         self.on_event(event)
 
     def _end(self, call: SimCall) -> None:

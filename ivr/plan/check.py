@@ -188,19 +188,28 @@ def _queue_exits(spec: PlanSpec, source: Source, problems: list[Problem]) -> set
     exits: set[str] = set()
     for queue, settings in spec.queues.items():
         problems.extend(_queue_settings(queue, settings, source))
-        target = settings.get("exit")
-        if not isinstance(target, str):
-            continue
-        if target in spec.nodes:
-            exits.add(target)
-        else:
-            problems.append(
-                source.problem(
-                    ("queues", queue, "exit"),
-                    f"queue '{queue}' exit goes to '{target}': no such node",
-                    _did_you_mean(target, list(spec.nodes), "known nodes"),
+        targets: list[tuple[tuple[str | int, ...], str, object]] = [
+            (("exit",), "exit", settings.get("exit"))
+        ]
+        steps = settings.get("overflow")
+        if isinstance(steps, list):
+            for index, step in enumerate(steps):
+                if isinstance(step, dict):
+                    at: tuple[str | int, ...] = ("overflow", index, "goto")
+                    targets.append((at, f"overflow step {index + 1}", step.get("goto")))
+        for where, what, target in targets:
+            if not isinstance(target, str):
+                continue
+            if target in spec.nodes:
+                exits.add(target)
+            else:
+                problems.append(
+                    source.problem(
+                        ("queues", queue, *where),
+                        f"queue '{queue}' {what} goes to '{target}': no such node",
+                        _did_you_mean(target, list(spec.nodes), "known nodes"),
+                    )
                 )
-            )
     return exits
 
 
@@ -221,7 +230,7 @@ def _queue_settings(queue: str, settings: dict[str, Any], source: Source) -> lis
                     message,
                     "see the queue settings in ivr/routing/queues.py (skills, strategy, "
                     "ring_timeout, wrapup, max_wait, max_callers, exit, sla_seconds, teams, "
-                    "announce_every, max_misses)",
+                    "announce_every, max_misses, overflow, callback_after_abandon)",
                 )
             )
         return problems
@@ -248,8 +257,9 @@ def _names(spec: PlanSpec, source: Source) -> list[Problem]:
 
     for name, node in spec.nodes.items():
         at: Path = ("nodes", name)
-        if isinstance(node, QueueNode | CallbackNode):
-            need((*at, "queue"), "queue", node.queue, spec.queues, "queues")
+        queue = node.queue if isinstance(node, QueueNode | CallbackNode | VoicemailNode) else None
+        if queue is not None:
+            need((*at, "queue"), "queue", queue, spec.queues, "queues")
         elif isinstance(node, WhenNode):
             for index, case in enumerate(node.cases):
                 if case.schedule is not None:
@@ -268,6 +278,15 @@ def _prompts(spec: PlanSpec, source: Source) -> list[Problem]:
     keys = list(spec.prompts)
     for path, items in prompt_lists(spec):
         for index, item in enumerate(items):
+            schedule = item.removeprefix("opening:")
+            if schedule != item and schedule not in spec.schedules:
+                problems.append(
+                    source.problem(
+                        (*path, index),
+                        f"opening:{schedule} names no schedule of the plan",
+                        _did_you_mean(schedule, list(spec.schedules), "schedules"),
+                    )
+                )
             if not NODE_NAME.match(item):
                 continue
             used.add(item)

@@ -64,9 +64,14 @@ def _check_media(item: str) -> str:
         if any(unicodedata.category(ch) == "Cc" for ch in text):
             raise ValueError("say: text holds control characters; write it on one line")
         return f"say:{text}"
+    if sep and kind == "opening":
+        if not NODE_NAME.match(rest):
+            raise ValueError("opening: needs a schedule's name, for example opening:shop_hours")
+        return item
     raise ValueError(
         f"prompt '{item}' is not understood; write sound:NAME (an Asterisk sound, "
-        "for example sound:hello) or say:TEXT (text to speech)"
+        "for example sound:hello), say:TEXT (text to speech) or opening:SCHEDULE "
+        "(when that schedule next opens)"
     )
 
 
@@ -74,7 +79,7 @@ def _check_prompt(item: str) -> str:
     if NODE_NAME.match(item):
         return item  # a key of the plan's `prompts:` table; check.py makes sure it is there
     kind, sep, _ = item.partition(":")
-    if sep and kind in ("sound", "say"):
+    if sep and kind in ("sound", "say", "opening"):
         return _check_media(item)
     raise ValueError(
         f"prompt '{item}' is not understood; write sound:NAME (an Asterisk sound, "
@@ -347,19 +352,48 @@ class QueueNode(_Model):
 
 
 class VoicemailNode(_Model):
-    """Leave a message in a mailbox."""
+    """Record the caller's message after a beep; a callback task is booked with it."""
 
     type: Literal["voicemail"]
     mailbox: Annotated[str, Field(pattern=MAILBOX.pattern)]
-    prompt: Prompts = Field(default_factory=list)
+    prompt: Prompts = Field(
+        default_factory=lambda: ["sound:vm-intro"],
+        description="said before the beep (how to finish: # or hang up)",
+    )
+    queue: NodeName | None = Field(
+        None, description="the queue whose agents call back; none: the message is only kept"
+    )
+    max_seconds: int = Field(120, ge=5, le=600, description="the longest message")
+    max_silence: int = Field(5, ge=1, le=60, description="silence that ends the message")
+    thanks: Prompts = Field(
+        default_factory=lambda: ["sound:vm-msgsaved"], description="said once it is kept"
+    )
 
 
 class CallbackNode(_Model):
-    """Book a call back from a queue's agents instead of waiting."""
+    """Book a call back from a queue's agents: confirm or type the number, then hang up."""
 
     type: Literal["callback"]
     queue: NodeName
-    prompt: Prompts = Field(default_factory=list)
+    prompt: Prompts = Field(default_factory=list, description="said first")
+    confirm: Prompts = Field(
+        default_factory=lambda: ["sound:vm-num-i-have"],
+        description="said before the caller's number, read back digit by digit",
+    )
+    choose: Prompts = Field(
+        default_factory=lambda: ["sound:vm-press", "sound:digits/1", "sound:vm-press",
+                                 "sound:digits/2", "sound:vm-calldiffnum"],
+        description="press 1 to confirm, 2 to give another number",
+    )  # fmt: skip
+    enter: Prompts = Field(
+        default_factory=lambda: ["sound:vm-enter-num-to-call", "sound:vm-then-pound"],
+        description="asks for another number, ended by #",
+    )
+    booked: Prompts = Field(
+        default_factory=lambda: ["sound:auth-thankyou"],
+        description="said once booked, before how many callbacks are ahead",
+    )
+    timeout: float = Field(6.0, gt=0, le=60, description="seconds to wait for a key")
 
 
 class SurveyNode(_Model):
@@ -538,7 +572,10 @@ def prompt_lists(spec: PlanSpec) -> list[tuple[Path, list[str]]]:
         (("hold_prompt",), spec.hold_prompt),
     ]
     for name, node in spec.nodes.items():
-        for field in ("prompt", "invalid", "no_input"):
+        for field in (
+            "prompt", "invalid", "no_input", "callback_offer", "confirm", "choose", "enter",
+            "booked", "thanks",
+        ):  # fmt: skip
             items = getattr(node, field, None)
             if items:
                 lists.append((("nodes", name, field), items))

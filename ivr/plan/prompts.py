@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from ivr.plan.model import PlanSpec, prompt_lists
+from ivr.schedule import Schedule
 
 SOUND = "sound:"
 SAY = "say:"
+OPENING = "opening:"  # opening:SCHEDULE speaks when that schedule next opens
 FOLDER = "ivr"
 
 
@@ -42,6 +45,25 @@ def resolve(spec: PlanSpec, language: str, items: Sequence[str]) -> tuple[str, .
                     part = SOUND + say_sound(spec.name, chosen, part[len(SAY) :])
                 media.append(part)
     return tuple(media)
+
+
+def opening_media(schedule: Schedule, now: float) -> list[str]:
+    """When `schedule` next opens, as stock sounds: "today|tomorrow|<weekday> <hour> [min]"."""
+    at = datetime.fromtimestamp(now, schedule.zone)
+    opening = schedule.next_opening(at)
+    if opening is None:
+        return []
+    opening = opening.astimezone(schedule.zone)
+    days = (opening.date() - at.date()).days
+    if days == 0:
+        day = "sound:digits/today"
+    elif days == 1:
+        day = "sound:digits/tomorrow"
+    else:
+        day = f"sound:digits/day-{(opening.weekday() + 1) % 7}"  # day-0 is Sunday
+    media = [day, "sound:digits/at", f"number:{opening.hour}"]
+    media.append(f"number:{opening.minute}" if opening.minute else "sound:digits/oclock")
+    return media
 
 
 def version(spec: PlanSpec, key: str, language: str) -> tuple[str, list[str]]:

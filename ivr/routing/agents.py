@@ -1,8 +1,8 @@
 """An agent at run time: presence, calls in hand, wrap-up, misses; and the state they show.
 
 The record holds facts; the router changes them. `state` is derived from the facts, in this
-order: ringing > on_call > wrap_up > paused > signed_out > available. So an agent who signs
-out or is paused during a call shows on_call until the call and its wrap-up are over.
+order: ringing > on_call > wrap_up > paused > signed_out > off_duty > available. So an agent
+who signs out or is paused during a call shows on_call until the call and its wrap-up end.
 A partner trunk is an agent too (id `trunk:TEAM`): always signed in at start, no wrap-up,
 and it may ring several calls at once, up to its `max_concurrent`.
 """
@@ -16,6 +16,7 @@ from enum import StrEnum
 
 class AgentState(StrEnum):
     SIGNED_OUT = "signed_out"
+    OFF_DUTY = "off_duty"
     AVAILABLE = "available"
     RINGING = "ringing"
     ON_CALL = "on_call"
@@ -42,6 +43,7 @@ class AgentRecord:
     pause_reason: str | None = None
     reachable: bool = True
     busy: bool = False
+    on_duty: bool = True  # the team's shift is on
     ringing: set[str] = field(default_factory=set)
     talking: set[str] = field(default_factory=set)
     wrap_until: float | None = None
@@ -62,6 +64,7 @@ class AgentRecord:
         """May be offered a call now."""
         return (
             self.signed_in
+            and self.on_duty
             and self.pause_reason is None
             and self.wrap_until is None
             and self.device_ok
@@ -81,6 +84,8 @@ class AgentRecord:
             return AgentState.PAUSED
         if not self.signed_in:
             return AgentState.SIGNED_OUT
+        if not self.on_duty:
+            return AgentState.OFF_DUTY
         return AgentState.AVAILABLE
 
     def view(self) -> AgentView:

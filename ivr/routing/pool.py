@@ -40,8 +40,13 @@ class AgentPool:
         """A small superset of the offerable agents meeting `requirement` (check each one).
 
         With skills: the members of the required skill that has the fewest offerable agents.
-        Without: the members of the allowed teams.
+        Without: the members of the allowed teams. Members of open teams always.
         """
+        if requirement.open_teams:
+            found: set[str] = set()
+            for team in requirement.teams | requirement.open_teams:
+                found |= self._by_team.get(team, _EMPTY)
+            return found
         if requirement.skills:
             smallest: Collection[str] | None = None
             for skill, _ in requirement.skills:
@@ -51,7 +56,7 @@ class AgentPool:
                     if not members:
                         break
             return smallest if smallest is not None else _EMPTY
-        found: set[str] = set()
+        found = set()
         for team in requirement.teams:
             found |= self._by_team.get(team, _EMPTY)
         return found

@@ -14,6 +14,8 @@ queues:
     teams: [shop, callpoint]             # default: every in-house team
     announce_every: 60
     max_misses: 3                        # unanswered offers in a row before a pause
+    overflow: [{waited: 60, add_team: callpoint}]   # see ivr/routing/overflow.py
+    callback_after_abandon: 90           # call back callers who hung up after waiting 90 s
 ```
 """
 
@@ -26,6 +28,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ivr.routing.overflow import OverflowStep
 from ivr.routing.roster import TeamName
 from ivr.routing.skills import Level, Requirement, SkillName
 
@@ -51,6 +54,10 @@ class QueueSpec(BaseModel):
     teams: list[TeamName] | None = Field(None, min_length=1)
     announce_every: float | None = Field(None, gt=0)
     max_misses: int = Field(3, ge=1, le=100)
+    overflow: list[OverflowStep] = Field(default_factory=list, max_length=20)
+    callback_after_abandon: float | None = Field(
+        None, gt=0, description="a caller who hangs up after waiting this long is called back"
+    )
 
     @model_validator(mode="after")
     def _exit_with_limits(self) -> QueueSpec:
@@ -59,6 +66,13 @@ class QueueSpec(BaseModel):
             raise ValueError(
                 f"queue '{self.name}' has max_wait or max_callers but no exit; "
                 "name the node callers go to when they leave the queue (exit: NODE)"
+            )
+        labels = [step.label for step in self.overflow]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(
+                f"queue '{self.name}': overflow step '{twice[0]}' is named twice; "
+                "give each step its own name:"
             )
         if self.exit is not None and not limited:
             raise ValueError(
@@ -94,6 +108,7 @@ class Caller:
     answered_at: float = 0.0
     skip: dict[str, float] = field(default_factory=dict)  # agent -> until: missed this caller
     index_skill: str = ""  # the skill the wait list files this caller under
+    callback: bool = False  # a call back holding an earlier place: no max_wait
 
     @property
     def priority(self) -> int:

@@ -1,8 +1,11 @@
 """The agent roster (`agents/*.yaml`): teams and the people who answer calls.
 
 ```yaml
+schedules:                                      # shifts, in the plans' schedule format
+  weekdays: {timezone: Europe/Moscow, weekly: {mon-fri: "09:00-18:00"}}
+  weekends: {timezone: Europe/Moscow, weekly: {sat-sun: "10:00-20:00"}, holidays: off}
 teams:
-  shop:      {kind: in-house}
+  shop:      {kind: in-house, shift: weekdays}  # no shift: on duty around the clock
   callpoint: {kind: outsourced}                 # partner agents on our Asterisk
   nightdesk:                                    # partner PBX behind a trunk
     kind: outsourced
@@ -20,7 +23,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -29,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ivr.plan.errors import Problem
 from ivr.plan.source import Source, SourceError, parse, yaml_files
 from ivr.routing.skills import MAX_LEVEL, MIN_LEVEL, Level, SkillName
+from ivr.schedule import Schedule, ScheduleSpec
 
 AGENT_ID = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
 TEAM_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -58,6 +63,9 @@ class TeamSpec(_Model):
 
     kind: Literal["in-house", "outsourced"]
     trunk: TrunkSpec | None = None
+    shift: Annotated[str, Field(pattern=TEAM_NAME)] | None = Field(
+        None, description="the schedule (under schedules:) when the team is on duty"
+    )
 
 
 class AgentSpec(_Model):
@@ -74,6 +82,9 @@ class AgentSpec(_Model):
 class RosterFile(_Model):
     """What one roster file may hold."""
 
+    schedules: dict[Annotated[str, Field(pattern=TEAM_NAME)], ScheduleSpec] = Field(
+        default_factory=dict
+    )
     teams: dict[TeamName, TeamSpec] = Field(default_factory=dict)
     agents: list[AgentSpec] = Field(default_factory=list)
 
@@ -84,10 +95,29 @@ class Roster:
 
     teams: Mapping[str, TeamSpec]
     agents: tuple[AgentSpec, ...]
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
     def in_house_teams(self) -> tuple[str, ...]:
         """Names of the in-house teams, the default for a queue without `teams`."""
         return tuple(name for name, team in self.teams.items() if team.kind == "in-house")
+
+    def on_duty(self, team: str, at: datetime) -> bool:
+        """True when `team` is on shift at `at` (a team without a shift always is)."""
+        shift = self.teams[team].shift
+        return shift is None or self.schedules[shift].is_open(at)
+
+    def next_shift_change(self, at: datetime) -> datetime | None:
+        """The next moment any team goes on or off duty, if one comes within the search window."""
+        changes = []
+        for team in self.teams.values():
+            if team.shift is None:
+                continue
+            schedule = self.schedules[team.shift]
+            is_open = schedule.is_open(at)
+            change = schedule.next_closing(at) if is_open else schedule.next_opening(at)
+            if change is not None:
+                changes.append(change)
+        return min(changes, default=None)
 
 
 class RosterError(Exception):
@@ -142,17 +172,30 @@ def parse_roster(*texts: tuple[str, str]) -> Roster:
         raise RosterError(problems)
     teams: dict[str, TeamSpec] = {}
     agents: list[AgentSpec] = []
+    schedules: dict[str, Schedule] = {}
     for roster, _ in parsed:
         teams.update(roster.teams)
         agents.extend(roster.agents)
-    return Roster(teams, tuple(agents))
+        for name, spec in roster.schedules.items():
+            schedules[name] = Schedule.from_spec(name, spec)
+    return Roster(teams, tuple(agents), schedules)
 
 
 def _cross_check(parsed: list[tuple[RosterFile, Source]]) -> list[Problem]:
     problems: list[Problem] = []
     teams: dict[str, tuple[TeamSpec, Source]] = {}
+    schedules = {name for roster, _ in parsed for name in roster.schedules}
     for roster, source in parsed:
         for name, team in roster.teams.items():
+            if team.shift is not None and team.shift not in schedules:
+                known = ", ".join(sorted(schedules)) or "none yet"
+                problems.append(
+                    source.problem(
+                        ("teams", name, "shift"),
+                        f"team '{name}': shift '{team.shift}' is not a schedule of the roster",
+                        f"define it under schedules: (known: {known})",
+                    )
+                )
             if name in teams:
                 other = teams[name][1]
                 problems.append(

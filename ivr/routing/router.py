@@ -81,6 +81,12 @@ class Router:
                     signed_in=True,
                 )
         self._teams = frozenset(roster.teams)
+        self._in_house = frozenset(roster.in_house_teams())
+        self._off_duty: set[str] = set()  # teams whose shift is over
+        # Partner trunks that list no skills sort calls themselves: they take any caller.
+        self._open_trunks = frozenset(
+            name for name, team in roster.teams.items() if team.trunk and not team.trunk.skills
+        )
         # Every agent by skill (staffing counts), and how many have each skill (rarity).
         self._skilled: dict[str, list[AgentRecord]] = {}
         for agent in self._agents.values():
@@ -102,6 +108,13 @@ class Router:
                 )
             requirement = Requirement.of(queue.skills, teams)
             self._check_teams(requirement, f"queue '{queue.name}'")
+            for step in queue.overflow:
+                if step.add_team is not None and step.add_team not in self._teams:
+                    known = ", ".join(sorted(self._teams))
+                    raise RoutingError(
+                        f"queue '{queue.name}': overflow step '{step.label}' adds team "
+                        f"'{step.add_team}', which is not in the roster (teams: {known})"
+                    )
             self._queues[queue.name] = QueueState(queue, requirement, HandleTimes(handle_window))
         self._pool = AgentPool()
         self._waitlist = WaitList()
@@ -124,10 +137,13 @@ class Router:
         now: float,
         priority: int = 0,
         requirement: Requirement | None = None,
+        since: float | None = None,
     ) -> Exit | None:
         """Hold a caller in `queue`; None when admitted, Exit(reason='full') when it is full.
 
         `requirement` overrides the queue's own (skills and teams) for this caller only.
+        `since` gives back an earlier place in line (a callback keeps the caller's wait); such
+        a caller has no max_wait and never finds the queue full.
         """
         self._advance(now)
         if call_id in self._calls:
@@ -137,19 +153,22 @@ class Router:
             )
         state = self._queue(queue)
         spec = state.spec
-        if spec.max_callers is not None and len(state.callers) >= spec.max_callers:
+        full = spec.max_callers is not None and len(state.callers) >= spec.max_callers
+        if full and since is None:
             state.exited += 1
             return Exit(call_id, queue, "full", spec.exit or "")
         if requirement is None:
             requirement = state.requirement
         else:
             self._check_teams(requirement, f"call '{call_id}'")
-        caller = Caller(call_id, queue, (-priority, now, next(self._seq)), requirement)
+        joined = now if since is None else since
+        caller = Caller(call_id, queue, (-priority, joined, next(self._seq)), requirement)
+        caller.callback = since is not None
         self._calls[call_id] = caller
         state.callers.add(call_id)
         self._waitlist.add(caller, self._index_skill(requirement))
         self._dirty_callers.add(call_id)
-        if spec.max_wait is not None:
+        if spec.max_wait is not None and since is None:
             heappush(self._deadlines, (now + spec.max_wait, next(self._seq), call_id))
         return None
 
@@ -165,14 +184,19 @@ class Router:
 
         `skills` replaces the required levels but may only drop skills or lower levels;
         `lower_levels` then lowers every level by that many (not below 1); `add_teams` allows
-        more teams. False when the call is no longer held; RoutingError if it would narrow.
+        more teams (a partner trunk without skills takes the caller whatever they need).
+        False when the call is no longer held; RoutingError if it would narrow.
         """
         caller = self._calls.get(call_id)
         if caller is None:
             return False
         try:
+            added = tuple(add_teams)
             wider = caller.requirement.widened(
-                skills=skills, lower_levels=lower_levels, add_teams=add_teams
+                skills=skills,
+                lower_levels=lower_levels,
+                add_teams=added,
+                open_teams=[team for team in added if team in self._open_trunks],
             )
         except WidenError as exc:
             raise RoutingError(f"call '{call_id}': {exc}") from None
@@ -203,6 +227,24 @@ class Router:
         if caller.state is CallState.WAITING:
             self._waitlist.remove(caller)
         self._queues[caller.queue].abandoned += 1
+        self._forget(caller)
+        return stop
+
+    def withdraw(self, call_id: str, now: float) -> tuple[str, ...]:
+        """Take a waiting caller out to another destination (an overflow step's node): not an
+        abandon. Returns the agents whose ringing must stop; () when the call is not held."""
+        self._advance(now)
+        caller = self._calls.get(call_id)
+        if caller is None or caller.state is CallState.TALKING:
+            return ()
+        stop = self._sorted(caller.ringing)
+        for agent_id in stop:
+            agent = self._agents[agent_id]
+            agent.ringing.discard(call_id)
+            self._refresh(agent)
+        if caller.state is CallState.WAITING:
+            self._waitlist.remove(caller)
+        self._queues[caller.queue].exited += 1
         self._forget(caller)
         return stop
 
@@ -297,7 +339,8 @@ class Router:
             caller.state = CallState.WAITING
             self._waitlist.add(caller, self._index_skill(caller.requirement))
             self._dirty_callers.add(call_id)
-            if spec.max_wait is not None and caller.enqueued_at + spec.max_wait <= now:
+            late = spec.max_wait is not None and caller.enqueued_at + spec.max_wait <= now
+            if late and not caller.callback and spec.max_wait is not None:
                 # Its deadline passed while it rang: the next tick lets it leave.
                 heappush(self._deadlines, (caller.enqueued_at + spec.max_wait, 0, call_id))
         self._refresh(agent)
@@ -335,7 +378,7 @@ class Router:
                 continue
             state = self._queues[caller.queue]
             max_wait = state.spec.max_wait
-            if max_wait is None or caller.enqueued_at + max_wait > now:
+            if max_wait is None or caller.callback or caller.enqueued_at + max_wait > now:
                 continue  # the entry of an earlier stay of this call id, in another queue
             self._waitlist.remove(caller)
             self._forget(caller)
@@ -395,6 +438,22 @@ class Router:
         self._refresh(agent)
         return True
 
+    def set_on_duty(self, team: str, on_duty: bool) -> bool:
+        """A team's shift begins or ends: off duty means no new offers. True if it changed."""
+        if team not in self._teams:
+            raise RoutingError(f"team '{team}' is not in the roster")
+        if on_duty:
+            self._off_duty.discard(team)
+        else:
+            self._off_duty.add(team)
+        changed = False
+        for agent in self._agents.values():
+            if agent.team == team and agent.on_duty != on_duty:
+                agent.on_duty = on_duty
+                self._refresh(agent)
+                changed = True
+        return changed
+
     def set_presence(self, agent_id: str, reachable: bool, busy: bool) -> bool:
         """Device state from AMI. Unreachable, or busy with a call the router did not give,
         means no offers. Agents start reachable and not busy. True if anything changed."""
@@ -430,6 +489,17 @@ class Router:
         if mean is None or staffed == 0:
             return None
         return self._waitlist.position(caller) * mean / staffed
+
+    def staffed_for(self, call_id: str) -> int:
+        """Agent places (signed in, on duty, not paused, reachable) that could serve the held
+        caller as their requirement stands now; 0 for a call not held."""
+        caller = self._calls.get(call_id)
+        return self._staffed(caller.requirement) if caller is not None else 0
+
+    def in_house_on_duty(self, queue: str) -> bool:
+        """True when an in-house team that serves `queue` is on shift now."""
+        teams = self._queue(queue).requirement.teams & self._in_house
+        return any(team not in self._off_duty for team in teams)
 
     def call_state(self, call_id: str) -> CallState | None:
         """Where a call stands, or None when the router does not hold it."""
@@ -567,13 +637,14 @@ class Router:
         self._dirty_callers.discard(caller.call_id)
 
     def _index_skill(self, requirement: Requirement) -> str:
-        if not requirement.skills:
+        if not requirement.skills or requirement.open_teams:
             return NO_SKILL
         return min((name for name, _ in requirement.skills), key=lambda s: (self._rarity[s], s))
 
     def _serves(self, agent: AgentRecord, requirement: Requirement) -> bool:
         return (
             agent.signed_in
+            and agent.on_duty
             and agent.pause_reason is None
             and agent.reachable
             and requirement.met_by(agent.skills, agent.team)
@@ -581,7 +652,7 @@ class Router:
 
     def _staffed(self, requirement: Requirement) -> int:
         pool: Iterable[AgentRecord]
-        if requirement.skills:
+        if requirement.skills and not requirement.open_teams:
             lists = [self._skilled.get(name, []) for name, _ in requirement.skills]
             smallest = min(lists, key=len)
             pool = smallest

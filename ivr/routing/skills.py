@@ -30,10 +30,12 @@ class Requirement:
     """Minimum skill levels and allowed teams; an agent must meet every part.
 
     `skills` is kept as sorted (name, level) pairs so the value is immutable and hashable.
+    Agents of `open_teams` (a partner that sorts calls itself) serve it whatever their skills.
     """
 
     skills: tuple[tuple[str, int], ...]
     teams: frozenset[str]
+    open_teams: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, skills: Mapping[str, int], teams: Iterable[str]) -> Requirement:
@@ -47,6 +49,8 @@ class Requirement:
 
     def met_by(self, skills: Mapping[str, int], team: str) -> bool:
         """True when an agent of `team` with `skills` may serve this caller."""
+        if team in self.open_teams:
+            return True
         if team not in self.teams:
             return False
         for name, level in self.skills:  # noqa: SIM110 - hot path: a loop beats all(genexpr)
@@ -64,13 +68,15 @@ class Requirement:
         skills: Mapping[str, int] | None = None,
         lower_levels: int = 0,
         add_teams: Iterable[str] = (),
+        open_teams: Iterable[str] = (),
     ) -> Requirement:
         """A wider requirement; raises WidenError for any change that would narrow it.
 
         - `skills`: the new skill -> minimum level mapping; it may drop skills and lower
           levels, never add a skill or raise a level;
         - `lower_levels`: then lower every remaining minimum by this many (never below 1);
-        - `add_teams`: allow these teams as well.
+        - `add_teams`: allow these teams as well;
+        - `open_teams`: allow these teams whatever their agents' skills.
         """
         current = self.levels
         levels = dict(current)
@@ -90,4 +96,5 @@ class Requirement:
         if lower_levels < 0:
             raise WidenError(f"lower_levels must be 0 or more, not {lower_levels}")
         levels = {name: max(MIN_LEVEL, level - lower_levels) for name, level in levels.items()}
-        return Requirement.of(levels, self.teams | frozenset(add_teams))
+        wider = Requirement.of(levels, self.teams | frozenset(add_teams))
+        return Requirement(wider.skills, wider.teams, self.open_teams | frozenset(open_teams))

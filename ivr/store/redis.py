@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import cast
+from typing import Any, cast
 
 import redis
 from redis.typing import EncodableT, FieldT
@@ -82,4 +82,35 @@ class RedisJournal:
 
     def close(self) -> None:
         """Nothing is buffered; close the connection."""
+        self.client.close()
+
+
+CALLBACKS = "ivr:callbacks"
+
+
+class RedisCallbacks:
+    """Callback tasks in one Redis hash (id -> JSON); HSET is durable as Redis is configured."""
+
+    def __init__(self, client: redis.Redis, key: str = CALLBACKS) -> None:
+        self.client = client
+        self.key = key
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisCallbacks:
+        """Connect to `url` (redis://host:port/db)."""
+        return cls(redis.Redis.from_url(url, decode_responses=True))
+
+    def save(self, task: dict[str, Any]) -> None:
+        """Replace the task's JSON."""
+        self.client.hset(self.key, task["id"], json.dumps(task))
+
+    def load(self, since: float) -> list[dict[str, Any]]:
+        """Every pending task, and the others requested at or after `since`."""
+        values = cast(dict[str, str], self.client.hgetall(self.key))
+        tasks = [json.loads(value) for value in values.values()]
+        kept = [t for t in tasks if t["status"] == "pending" or t["requested_at"] >= since]
+        return sorted(kept, key=lambda t: float(t["requested_at"]))
+
+    def close(self) -> None:
+        """Close the connection."""
         self.client.close()

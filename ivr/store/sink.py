@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr.calls.commands import Note
 from ivr.config import Settings
-from ivr.store.port import Journal
+from ivr.store.port import CallbackStore, Journal
 
 PRUNE_EVERY = 3600.0
 
@@ -39,3 +39,15 @@ def open_journal(settings: Settings) -> Journal:
     from ivr.store.sqlite import SqliteJournal
 
     return SqliteJournal(store.sqlite)
+
+
+def open_callbacks(settings: Settings) -> CallbackStore:
+    """Callback tasks where the journal is: Redis when `store.redis_url` is set, else SQLite."""
+    store = settings.store
+    if store.redis_url:
+        from ivr.store.redis import RedisCallbacks
+
+        return RedisCallbacks.from_url(store.redis_url)
+    from ivr.store.sqlite import SqliteCallbacks
+
+    return SqliteCallbacks(store.sqlite)

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ivr.store.port import Entry
 
@@ -73,4 +74,45 @@ class SqliteJournal:
     def close(self) -> None:
         """Flush and close the file."""
         self.flush()
+        self.db.close()
+
+
+CALLBACKS = """
+CREATE TABLE IF NOT EXISTS callbacks (
+    id TEXT PRIMARY KEY,
+    requested_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    task TEXT NOT NULL
+);
+"""
+
+
+class SqliteCallbacks:
+    """Callback tasks in the same SQLite file; every save is committed at once (durable)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(CALLBACKS)
+
+    def save(self, task: dict[str, Any]) -> None:
+        """Insert or replace the task, committed before returning."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO callbacks (id, requested_at, status, task) VALUES (?, ?, ?, ?)",
+            (task["id"], task["requested_at"], task["status"], json.dumps(task)),
+        )
+        self.db.commit()
+
+    def load(self, since: float) -> list[dict[str, Any]]:
+        """Every pending task, and the others requested at or after `since`."""
+        rows = self.db.execute(
+            "SELECT task FROM callbacks WHERE status = 'pending' OR requested_at >= ?"
+            " ORDER BY requested_at",
+            (since,),
+        )
+        return [json.loads(task) for (task,) in rows]
+
+    def close(self) -> None:
+        """Close the file."""
         self.db.close()

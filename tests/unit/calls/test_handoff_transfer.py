@@ -1,4 +1,4 @@
-"""Queue, voicemail, callback and survey hand the call on (for now: a note, the hold prompt
+"""Queue (without a roster) and survey hand the call on (for now: a note, the hold prompt
 and goodbye); transfer asks the PBX to connect the caller, and falls back when it cannot."""
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ nodes:
     ("key", "kind", "target", "heard"),
     [
         ("1", "queue", "sales", ["sound:connecting", "sound:pls-hold-while-try"]),
-        ("2", "voicemail", "shop@default", ["sound:pls-hold-while-try"]),
-        ("3", "callback", "sales", ["sound:pls-hold-while-try"]),
         ("4", "survey", "after_call", ["sound:pls-hold-while-try"]),
     ],
 )
@@ -70,7 +68,7 @@ def test_the_plan_chooses_its_hold_prompt() -> None:
     text = PLAN.replace("queues:", "hold_prompt: [sound:please-wait, sound:music]\nqueues:")
     world = make_world(book(text))
     sim = world.call()
-    world.pbx.press(sim.call_id, "2")
+    world.pbx.press(sim.call_id, "4")
     world.wait(30)
     assert sim.heard == ["sound:menu", "sound:please-wait", "sound:music", "sound:goodbye"]
 

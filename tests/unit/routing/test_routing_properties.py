@@ -102,8 +102,11 @@ class RefCall:
     ringing: set[str] = field(default_factory=set)
     agent: str | None = None
     skip: dict[str, float] = field(default_factory=dict)
+    open_teams: set[str] = field(default_factory=set)  # teams that serve whatever the skills
 
     def meets(self, agent: RefAgent) -> bool:
+        if agent.team in self.open_teams:
+            return True
         return agent.team in self.teams and all(
             agent.skills.get(s, 0) >= level for s, level in self.skills.items()
         )
@@ -322,6 +325,8 @@ class RouterMachine(RuleBasedStateMachine):
             team = data.draw(st.sampled_from(TEAM_NAMES))
             assert self.router.widen(call.id, add_teams=[team])
             call.teams.add(team)
+            if team == "nightdesk" and not self.agents[TRUNK].skills:
+                call.open_teams.add(team)  # a trunk without skills takes any caller
 
     @rule(data=st.data())
     @settles

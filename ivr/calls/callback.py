@@ -1,0 +1,137 @@
+"""The callback node: the caller confirms the number to call (or types another), hears how many
+callbacks are ahead, and hangs up; their place in line is kept in the callback book."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ivr.callbacks.book import CallbackBook, Refusal
+from ivr.callbacks.task import CallbackTask, Source, valid_number
+from ivr.calls.call import Call
+from ivr.calls.commands import Command, Note, SaveCallback
+from ivr.calls.events import CallEvent, DigitPressed, PromptFinished, TimerFired
+from ivr.calls.step import Step
+from ivr.plan.model import CallbackNode
+
+MAX_DIGITS = 15
+ATTEMPTS = 2  # numbers typed before we give up (a dead end never: the caller ID is kept)
+
+
+@dataclass
+class Booking:
+    """Where the caller is in booking: confirming, typing a number, or hearing it is booked."""
+
+    stage: str  # "confirm" | "enter" | "booked"
+    digits: str = ""
+    attempts: int = 0
+
+
+def enter(call: Call, node: CallbackNode) -> Step:
+    """Read back the caller's number and ask to confirm it; no number: ask for one."""
+    if valid_number(call.caller.number):
+        call.step = Booking("confirm")
+        media = (
+            call.media(node.prompt)
+            + call.media(node.confirm)
+            + (f"digits:{call.caller.number.lstrip('+')}",)
+            + call.media(node.choose)
+        )
+        return Step([*call.play_media(media), call.start_timer(node.timeout)])
+    call.step = Booking("enter")
+    return Step([*call.play(list(node.prompt) + list(node.enter)), call.start_timer(node.timeout)])
+
+
+def handle(
+    call: Call, node: CallbackNode, book: CallbackBook, event: CallEvent, now: float
+) -> Step:
+    """Keys choose or type the number; silence takes the caller ID when there is one."""
+    booking = call.step
+    assert isinstance(booking, Booking)
+    match event:
+        case DigitPressed(digit=digit) if booking.stage == "confirm":
+            if digit == "1":
+                return _book(call, node, book, call.caller.number, now)
+            if digit == "2":
+                booking.stage = "enter"
+                commands = call.stop_playback() + call.play(node.enter)
+                return Step([*commands, call.start_timer(node.timeout)])
+        case DigitPressed(digit="#") if booking.stage == "enter":
+            return _typed(call, node, book, booking, now)
+        case DigitPressed(digit=digit) if booking.stage == "enter" and digit.isdigit():
+            booking.digits = (booking.digits + digit)[:MAX_DIGITS]
+            return Step([*call.stop_playback(), call.start_timer(node.timeout)])
+        case TimerFired(timer_id=timer) if timer == call.timer and booking.stage == "confirm":
+            call.timer = None
+            return _book(call, node, book, call.caller.number, now)
+        case TimerFired(timer_id=timer) if timer == call.timer and booking.stage == "enter":
+            call.timer = None
+            return _typed(call, node, book, booking, now)
+        case PromptFinished(playback_id=playback) if (
+            playback == call.playback and booking.stage == "booked"
+        ):
+            call.playback = None
+            return Step(hang_up=True, outcome="callback")
+    return Step()
+
+
+def _typed(
+    call: Call, node: CallbackNode, book: CallbackBook, booking: Booking, now: float
+) -> Step:
+    number, booking.digits = booking.digits, ""
+    if valid_number(number):
+        return _book(call, node, book, number, now)
+    booking.attempts += 1
+    if booking.attempts < ATTEMPTS:
+        heard = call.note("callback_number_invalid", node=call.node, digits=str(len(number)))
+        media = call.play(["sound:check-number-dial-again", *node.enter])
+        return Step([heard, *media, call.start_timer(node.timeout)])
+    if valid_number(call.caller.number):
+        return _book(call, node, book, call.caller.number, now)
+    return Step([call.note("callback_refused", reason="no-number")], hang_up=True, outcome="failed")
+
+
+def _book(call: Call, node: CallbackNode, book: CallbackBook, number: str, now: float) -> Step:
+    booked = request(call, book, node.queue, number, "caller", now)
+    commands: list[Command] = [*call.cancel_timer(), *call.stop_playback(), *booked]
+    if not any(isinstance(c, SaveCallback) for c in booked):
+        return Step(commands, hang_up=True, outcome="failed")
+    assert isinstance(call.step, Booking)
+    call.step.stage = "booked"
+    ahead = sum(1 for t in book.pending() if t.queue == node.queue) - 1
+    media = call.media(node.booked)
+    if ahead > 0:
+        media += ("sound:queue-thereare", f"number:{ahead}", "sound:queue-callswaiting")
+    return Step(commands + call.play_media(media))
+
+
+def request(
+    call: Call,
+    book: CallbackBook,
+    queue: str,
+    number: str,
+    source: Source,
+    now: float,
+    voicemail: str = "",
+) -> list[Command]:
+    """Book a callback for this call (its topic, language and place in line): the notes and
+    the SaveCallback, or a refusal note."""
+    place = call.queue_joined_at if call.queue_joined_at is not None else now
+    task = book.request(
+        number,
+        queue,
+        source,
+        now,
+        place=place,
+        topic=call.tags[-1] if call.tags else "",
+        language=call.language,
+        voicemail=voicemail,
+    )
+    if isinstance(task, Refusal):
+        return [call.note("callback_refused", queue=queue, reason=task.reason)]
+    return booked_notes(call.id, task)
+
+
+def booked_notes(call_id: str, task: CallbackTask) -> list[Command]:
+    """What booking `task` leaves: a journal note and the task kept in the store."""
+    fields = {"task": task.id, "queue": task.queue, "source": task.source, "topic": task.topic}
+    return [Note(call_id, "callback_requested", fields), SaveCallback(task.to_json())]

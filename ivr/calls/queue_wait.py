@@ -1,0 +1,31 @@
+"""A caller's time in a queue, as the queue node and its overflow steps keep it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivr.routing.overflow import OverflowStep
+
+
+@dataclass
+class QueueWait:
+    """A caller's time in a queue: the legs ringing for them, and the one that answered."""
+
+    queue: str
+    joined_at: float
+    music: str
+    announce_every: float | None
+    sla_seconds: float
+    callback: str | None = None  # the node that takes callers who choose a call back
+    callback_key: str = "1"
+    callback_offer: tuple[str, ...] = ()
+    callback_open: bool = True  # the call-back key works (else after an offer_callback step)
+    steps: tuple[OverflowStep, ...] = ()
+    taken: set[int] = field(default_factory=set)  # overflow steps already taken
+    legs: dict[str, str] = field(default_factory=dict)  # leg id -> agent id
+    agent_leg: str | None = None
+    answered_at: float | None = None
+
+    @property
+    def agent(self) -> str | None:
+        return self.legs.get(self.agent_leg) if self.agent_leg else None
