@@ -292,8 +292,8 @@ class Daemon:
         await self.ami.close()
         await self.lookups.close()
         await self.screen_pops.close()
-        await self.recordings.close(timeout=10)
-        await self.voicemails_kept.close(timeout=10)
+        await self.recordings.close(timeout=5)
+        await self.voicemails_kept.close(timeout=5)
         if self.survey_alerts is not None:
             await self.survey_alerts.close()
         if self._http is not None:

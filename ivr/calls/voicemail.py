@@ -20,7 +20,7 @@ class Message:
 
     name: str
     recording: bool = False
-    kept: bool = False
+    kept: bool = False  # noted and booked (or failed): nothing more to do
 
 
 def enter(call: Call, node: VoicemailNode) -> Step:
@@ -45,6 +45,7 @@ def handle(
         case RecordingDone(name=name, ok=ok, seconds=seconds) if name == message.name:
             message.recording = False
             if not ok:
+                message.kept = True  # no file to keep, nothing to book
                 note = call.note("voicemail_failed", mailbox=node.mailbox)
                 return Step([note], hang_up=True, outcome="failed")
             commands = keep(call, node, book, now, seconds)

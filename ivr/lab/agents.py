@@ -27,7 +27,10 @@ from ivr.lab.sipp import PCAPS, WORK, free_udp_port, sdp
 
 Behaviour = Literal["answer", "no-answer", "busy", "reject"]
 Audio = Literal["pcap", "echo", "none"]
-AGENT_PORTS = {"agent1": 6001, "agent2": 6002, "agent3": 6003, "agent4": 6004, "partner": 6100}
+AGENT_PORTS = {
+    "agent1": 6001, "agent2": 6002, "agent3": 6003, "agent4": 6004, "partner": 6100,
+    "customer": 6200,
+}  # fmt: skip
 # The final status of each refusing behaviour: 486 is what a phone already on a call says.
 REFUSALS = {"busy": "486 Busy Here", "reject": "603 Decline"}
 # Headers `record_from_to` logs, and their keys in `LabAgent.invites()`.

@@ -30,6 +30,9 @@ class CallScript:
     between_keys: float = 1.0
     hang_up_after: float | None = None
     wait_for_bye: float = 60.0
+    # Speak (SIPp's G.711 A-law capture, about 8 s) this many seconds after the answer,
+    # before the keys: a voicemail message. The caller then offers PCMA instead of PCMU.
+    speak_after: float | None = None
 
 
 def parse_keys(text: str) -> list[tuple[str, float]]:
@@ -58,6 +61,10 @@ def scenario(script: CallScript, captures: list[str]) -> str:
     # Without keys there is nothing to wait for: a pause would turn an early BYE from the
     # IVR (a short confirmation, say) into an "unexpected message" failure.
     body = [f'<pause milliseconds="{int(script.first_key_after * 1000)}"/>'] if keys else []
+    if script.speak_after is not None:
+        play = f'<exec play_pcap_audio="{PCAPS}/g711a.pcap"/>'
+        body = [f'<pause milliseconds="{int(script.speak_after * 1000)}"/>',
+                f"<nop><action>{play}</action></nop>", *body]  # fmt: skip
     for index, (_, pause) in enumerate(keys):
         wait = pause if pause else (script.between_keys if index else 0.0)
         if wait:
@@ -70,7 +77,12 @@ def scenario(script: CallScript, captures: list[str]) -> str:
         ending = _SEND_BYE
     else:
         ending = _AWAIT_BYE.replace("TIMEOUT", str(int(script.wait_for_bye * 1000)))
-    text = _HEAD + "\n".join(body) + ending
+    head = (
+        _HEAD
+        if script.speak_after is None
+        else _HEAD.replace(sdp("lab"), sdp("lab", 8, "PCMA/8000"))
+    )
+    text = head + "\n".join(body) + ending
     return text.replace("CALLER_NAME", name).replace("CALLER_NUMBER", number)
 
 

@@ -265,7 +265,7 @@ class AriPbx:
                     maxDurationSeconds=command.max_seconds,
                     maxSilenceSeconds=command.max_silence,
                     ifExists="overwrite",
-                    beep=command.beep,
+                    beep="true" if command.beep else "false",  # the query string wants text
                     terminateOn=command.finish_key,
                 )
             case StartMusic(call_id=call_id, music_class=music):

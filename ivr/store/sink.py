@@ -50,4 +50,5 @@ def open_callbacks(settings: Settings) -> CallbackStore:
         return RedisCallbacks.from_url(store.redis_url)
     from ivr.store.sqlite import SqliteCallbacks
 
-    return SqliteCallbacks(store.sqlite)
+    # A file of its own: the journal holds a write transaction open between its batches.
+    return SqliteCallbacks(store.sqlite.with_suffix(".callbacks" + store.sqlite.suffix))

@@ -43,6 +43,7 @@ class DaemonProcess:
         workdir: Path,
         dialplans: Path,
         agents: Path | None = None,
+        callbacks: str = "",
     ) -> None:
         self.port = free_tcp_port()
         self.token = "lab-token-" + os.urandom(8).hex()
@@ -55,6 +56,9 @@ class DaemonProcess:
             f"store: {{sqlite: {workdir / 'journal.sqlite3'}}}\n"
             "reconnect: {initial: 0.2, maximum: 2}\n"
             "drain_seconds: 3\n"
+            # Lab callbacks reach the SIPp "customer" phone; tests may add their own settings.
+            f"callbacks: {{voicemail_folder: {workdir / 'voicemail'}, "
+            f"dial: 'PJSIP/{{number}}@customer'{', ' + callbacks if callbacks else ''}}}\n"
         )
         self.env = {**os.environ, **credentials}
         self.lines: list[str] = []
