@@ -1,4 +1,5 @@
-"""Reports over a hand-made journal of six calls, and `ivr report` on a SQLite file."""
+"""Reports over a hand-made journal of six calls, and `ivr report` on SQLite files: those six
+calls, and the generated month of calls the staffing forecast uses."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from ivr import reports
 from ivr.cli import main
 from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteJournal
+from tests.unit import test_staffing as generated
 
 MON = datetime(2026, 11, 2, tzinfo=UTC).timestamp()  # a Monday
 TUE = MON + 86400
@@ -142,17 +145,22 @@ def test_an_empty_journal_gives_a_total_of_nothing() -> None:
     assert "missed calls by hour\nnone" in reports.as_table(report)
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    """A config whose store is a SQLite file holding the journal."""
-    journal = SqliteJournal(tmp_path / "var" / "ivr.sqlite3")
-    for entry in _journal():
+def _config_with(tmp_path: Path, entries: list[Entry]) -> Path:
+    """A config whose store is a SQLite file holding `entries`."""
+    journal = SqliteJournal(tmp_path / "var" / "ivr.sqlite3", batch=5000)
+    for entry in entries:
         journal.append(entry.call_id, entry.kind, entry.fields, entry.at)
     journal.close()
     path = tmp_path / "config" / "ivr.yaml"
     path.parent.mkdir()
     path.write_text("store:\n  sqlite: ../var/ivr.sqlite3\n")
     return path
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A config whose store is a SQLite file holding the journal."""
+    return _config_with(tmp_path, _journal())
 
 
 def _report(capsys: pytest.CaptureFixture[str], config: Path, *options: str) -> str:
@@ -216,3 +224,49 @@ def test_cli_report_says_when_there_is_no_journal(
     )
     assert "no journal at" in capsys.readouterr().err
     assert not (tmp_path / "var").exists()  # no empty database was made
+
+
+def test_cli_report_by_weekday_over_a_generated_month(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config_with(tmp_path, generated.month(with_abandons=True))
+    window = ["--from", str(generated.START), "--to", str(generated.END), "--tz", generated.TZ]
+    argv = ["report", *window, "--by", "weekday", "--format", "json", "--config", str(config)]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+
+    # What the generator made, per weekday over its four weeks (Moscow time); every answer
+    # came within the 20 s target, so service level is the share answered.
+    weeks = generated.WEEKS
+    assert generated.ANSWER_WAIT <= 20
+    expected: list[dict[str, Any]] = []
+    for weekday, name in enumerate(reports.WEEKDAYS):
+        queued = [(h, i) for h in range(24) for i in range(generated.per_hour(weekday, h))]
+        abandoned = weeks * sum(1 for _, i in queued if generated.abandons(i, True))
+        answered = weeks * len(queued) - abandoned
+        expected.append({
+            "group": f"{weekday + 1} {name}",
+            "calls": weeks * (len(queued) + 1),  # and one self-service call every night
+            "answered": answered,
+            "abandoned": abandoned,
+            "abandon_rate": pytest.approx(abandoned / (answered + abandoned), abs=1e-4),
+            "asa": generated.ANSWER_WAIT,
+            "service_level": pytest.approx(answered / (answered + abandoned), abs=1e-4),
+            "aht": generated.talk(weekday),
+        })  # fmt: skip
+    assert data["periods"][:7] == expected
+    total = data["periods"][7]
+    assert total["group"] == "total"
+    assert total["calls"] == sum(row["calls"] for row in expected)
+    assert total["answered"] == sum(row["answered"] for row in expected)
+    assert total["abandoned"] == sum(row["abandoned"] for row in expected)
+    (sales, _) = data["queues"]
+    assert sales["group"] == "sales" and sales["calls"] == total["calls"] - 7 * weeks
+    # Every abandon is a missed call, in the hour it arrived.
+    for hour, missed in data["missed_by_hour"].items():
+        assert missed == weeks * sum(
+            1
+            for weekday in range(7)
+            for i in range(generated.per_hour(weekday, int(hour)))
+            if generated.abandons(i, True)
+        ), hour
