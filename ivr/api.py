@@ -31,6 +31,8 @@ class AgentDesk(Protocol):
 
     def voicemails(self) -> list[dict[str, Any]]: ...
 
+    def pause_recording(self, call_id: str, pause: bool) -> bool: ...
+
 
 def make_app(
     health: HealthCheck,
@@ -101,7 +103,17 @@ def make_app(
     async def voicemails(request: web.Request) -> web.Response:
         return web.json_response(_desk(desk).voicemails())
 
+    async def recording_control(request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in ("pause", "resume"):
+            raise web.HTTPNotFound(text="use /recording/pause or /recording/resume")
+        call_id = request.match_info["call"]
+        if not _desk(desk).pause_recording(call_id, action == "pause"):
+            raise web.HTTPNotFound(text="no call of that id is being recorded")
+        return web.json_response({"call": call_id, "recording": action + "d"})
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/calls/{call}/recording/{action}", recording_control)
     app.router.add_get("/api/callbacks", callbacks)
     app.router.add_post("/api/callbacks", request_callback)
     app.router.add_get("/api/voicemails", voicemails)

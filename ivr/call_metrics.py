@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ivr.calls.commands import Note
-from ivr.metrics import CALLBACK_OUTCOMES, Metrics
+from ivr.metrics import CALLBACK_OUTCOMES, SURVEY_KINDS, Metrics
 
 # The router's agent states, in the metric's words (AGENT_STATES in ivr.metrics).
 AGENT_STATE = {
@@ -55,6 +55,8 @@ class MetricsSink:
                 metrics.callbacks.labels(outcome="requested").inc()
             case "callback_finished" if fields.get("outcome") in CALLBACK_OUTCOMES:
                 metrics.callbacks.labels(outcome=fields["outcome"]).inc()
+            case "survey_answer" if fields.get("kind") in SURVEY_KINDS:
+                metrics.survey_score.labels(kind=fields["kind"]).observe(float(fields["score"]))
             case "agent_hung_up" | "caller_hung_up":
                 metrics.talk.labels(queue=fields["queue"]).observe(float(fields["talk"]))
 

@@ -26,6 +26,7 @@ from ivr.callbacks.voicemail_files import VoicemailKeeper, list_voicemails
 from ivr.calls.agents import AgentPresence, AgentRequest
 from ivr.calls.desk import Desk, queue_specs, snapshot
 from ivr.calls.driver import CallDriver, NoteSink
+from ivr.calls.events import RecordingControl
 from ivr.calls.switchboard import Switchboard
 from ivr.clock import SystemClock
 from ivr.config import Settings
@@ -181,6 +182,14 @@ class Daemon:
             status = 429 if task.reason == "limit" else 400
             return status, {"error": task.reason, "message": task.message}
         return 201, task.to_json()
+
+    def pause_recording(self, call_id: str, pause: bool) -> bool:
+        """Pause or resume a call's recording (API); False when no such call is recorded."""
+        call = self.switchboard.calls.get(call_id)
+        if call is None or getattr(call.step, "recording", None) is None:
+            return False
+        self.driver.feed(RecordingControl(call_id, pause))
+        return True
 
     def voicemails(self) -> list[dict[str, Any]]:
         """Voicemail messages kept, newest first."""

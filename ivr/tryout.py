@@ -19,7 +19,7 @@ from ivr.calls.events import Caller
 from ivr.calls.switchboard import Switchboard
 from ivr.clock import VirtualClock
 from ivr.pbx.console import ConsolePbx
-from ivr.plan.model import CollectNode, LanguageNode, MenuNode
+from ivr.plan.model import CallbackNode, CollectNode, LanguageNode, MenuNode, SurveyNode
 from ivr.plan.plan import PlanBook
 from ivr.plan.prompts import texts
 
@@ -147,10 +147,13 @@ def _settle(clock: VirtualClock, switchboard: Switchboard, call_id: str) -> None
 
 def _waits_for_keys(call: Call) -> bool:
     node = call.plan.node(call.node)
-    keyed = isinstance(node, MenuNode | CollectNode) or (
+    keyed = isinstance(node, MenuNode | CollectNode | SurveyNode | CallbackNode) or (
         isinstance(node, LanguageNode) and bool(node.options)
     )
-    return keyed and not call.hanging_up and call.playback is None and call.timer is not None
+    # A survey or callback takes keys while its question plays: wait only for its timer.
+    playing_ok = isinstance(node, SurveyNode | CallbackNode)
+    quiet = playing_ok or call.playback is None
+    return keyed and not call.hanging_up and quiet and call.timer is not None
 
 
 def _describe(note: Note, book: PlanBook) -> str:

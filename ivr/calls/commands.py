@@ -121,6 +121,23 @@ class RecordMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class StartRecording:
+    """Record the call's bridge (both sides) into `name` (wav); it ends with the bridge."""
+
+    call_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MuteRecording:
+    """Silence (`mute`) or restore the audio of a running recording: paused time is silence."""
+
+    call_id: str
+    name: str
+    mute: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SaveCallback:
     """Keep a callback task (as JSON) in the store, so a restart loses nothing."""
 
@@ -135,6 +152,8 @@ PbxCommand = (
     | ContinueInDialplan
     | Transfer
     | RecordMessage
+    | StartRecording
+    | MuteRecording
     | LegCommand
 )
 TimerCommand = StartTimer | CancelTimer | Release

@@ -98,6 +98,14 @@ class RecordingDone:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class RecordingControl:
+    """Pause or resume a call's recording (the API, while card or passport data is read out)."""
+
+    call_id: str
+    pause: bool
+
+
 CallEvent = (
     CallArrived
     | DigitPressed
@@ -108,6 +116,7 @@ CallEvent = (
     | LookupDone
     | TransferFailed
     | RecordingDone
+    | RecordingControl
     | AgentAnswered
     | AgentLegEnded
     | FeatureCode

@@ -1,7 +1,7 @@
-"""Stand-in for queue, voicemail, callback and survey nodes until routing owns them.
+"""A queue node when the daemon runs without a roster (no agents to ring).
 
 It notes where the call would go (`handoff`, kind and target), says the plan's hold prompt
-and says goodbye. Routing replaces this module with real executors; nothing else needs it.
+and says goodbye: the caller is told something, never left in silence.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Note
 from ivr.calls.events import CallEvent, PromptFinished
 from ivr.calls.step import Step
-from ivr.plan.model import CallbackNode, QueueNode, SurveyNode, VoicemailNode
-
-HandoffNode = QueueNode | VoicemailNode | CallbackNode | SurveyNode
+from ivr.plan.model import QueueNode
 
 
 @dataclass
@@ -25,17 +23,9 @@ class Handoff:
     target: str
 
 
-def enter(call: Call, node: HandoffNode) -> Step:
+def enter(call: Call, node: QueueNode) -> Step:
     """Note the handoff and play the node's prompt and the plan's hold prompt."""
-    match node:
-        case QueueNode():
-            kind, target, extra = "queue", node.queue, {"priority": str(node.priority)}
-        case VoicemailNode():
-            kind, target, extra = "voicemail", node.mailbox, {}
-        case CallbackNode():
-            kind, target, extra = "callback", node.queue, {}
-        case SurveyNode():
-            kind, target, extra = "survey", node.survey, {}
+    kind, target, extra = "queue", node.queue, {"priority": str(node.priority)}
     call.step = Handoff(kind, target)
     call.outcome = kind
     # Built by hand: `kind` is a field of this note, and Call.note takes `kind` as its own.

@@ -3,11 +3,12 @@ first to answer is bridged; announcements of position and wait come every N seco
 
 from __future__ import annotations
 
-from ivr.calls import overflow
+from ivr.calls import overflow, recording
 from ivr.calls.agents import (
     AgentAnswered,
     AgentLegEnded,
     Bridge,
+    CloseBridge,
     DropLeg,
     RingAgent,
     StartMusic,
@@ -15,7 +16,13 @@ from ivr.calls.agents import (
 )
 from ivr.calls.call import Call
 from ivr.calls.commands import CancelTimer, Command, HangUp
-from ivr.calls.events import CallEvent, DigitPressed, PromptFinished, TimerFired
+from ivr.calls.events import (
+    CallEvent,
+    DigitPressed,
+    PromptFinished,
+    RecordingControl,
+    TimerFired,
+)
 from ivr.calls.queue_wait import QueueWait
 from ivr.calls.step import Step
 from ivr.plan.model import QueueNode
@@ -54,6 +61,7 @@ def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
         # With an offer_callback step the key works once that step has offered it.
         callback_open=not any(step.offer_callback for step in spec.overflow),
         steps=tuple(spec.overflow),
+        survey=node.survey,
     )
     call.step = wait
     call.queue_joined_at = now
@@ -102,7 +110,14 @@ def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
             router.call_ended(agent, now, call.id)
             talk = now - (wait.answered_at or now)
             note = call.note("agent_hung_up", queue=wait.queue, agent=agent, talk=f"{talk:.1f}")
-            return Step([note, HangUp(call.id)])
+            commands: list[Command] = [note, *recording.finish(call, wait)]
+            if wait.survey is not None:
+                # The caller stays on the line for the survey, out of the bridge.
+                return Step([*commands, *call.stop_playback(), CloseBridge(call.id)],
+                            goto=wait.survey)  # fmt: skip
+            return Step([*commands, HangUp(call.id)])
+        case RecordingControl(pause=pause):
+            return Step(recording.control(call, wait, pause))
         case AgentLegEnded(leg_id=leg, cause=cause):
             agent = wait.legs.pop(leg, "")
             if not agent or cause == "hangup":
@@ -132,6 +147,9 @@ def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
             return Step(commands, goto=wait.callback)
         case PromptFinished(playback_id=playback) if playback == call.playback:
             call.playback = None
+            if wait.connecting and wait.agent_leg is not None:
+                wait.connecting = False
+                return Step(recording.connect(call, wait))
             if wait.agent_leg is not None:
                 return Step()
             music: list[Command] = [StartMusic(call.id, wait.music)]
@@ -154,7 +172,7 @@ def leave(call: Call, router: Router, now: float) -> list[Command]:
             call.note("caller_hung_up", queue=wait.queue, agent=agent, talk=f"{talk:.1f}")
         )
         commands.append(DropLeg(call.id, wait.agent_leg))
-        return commands
+        return commands + recording.finish(call, wait)
     commands += [DropLeg(call.id, leg) for leg, agent in wait.legs.items() if agent in stop]
     call.outcome = "abandoned"
     commands.append(
@@ -205,14 +223,23 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
     wait.answered_at = now
     # The partner's own PBX took the call: it left our agents for good.
     call.outcome = "overflowed_external" if agent.startswith(TRUNK_PREFIX) else "answered"
+    team = wait.team = router.agent(agent).team
+    policy = recording.policy(router, wait.queue, team, call.id)
+    commands.append(StopMusic(call.id))
+    if policy is not None:
+        # Callers hear that the call may be recorded before anyone speaks; the agent waits
+        # with music meanwhile.
+        wait.recording = policy
+        wait.connecting = True
+        commands += [StartMusic(leg), *call.play(list(policy.announce))]
+    else:
+        commands.append(Bridge(call.id, leg))
     commands += [
-        StopMusic(call.id),
-        Bridge(call.id, leg),
         call.note(
             "answered",
             queue=wait.queue,
             agent=agent,
-            team=router.agent(agent).team,
+            team=team,
             wait=_seconds(wait, now),
             sla=f"{wait.sla_seconds:g}",
             # What the agent should know before saying hello (the screen pop).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ivr.recordings.policy import RecordingPolicy
 from ivr.routing.overflow import OverflowStep
 
 
@@ -22,9 +23,14 @@ class QueueWait:
     callback_open: bool = True  # the call-back key works (else after an offer_callback step)
     steps: tuple[OverflowStep, ...] = ()
     taken: set[int] = field(default_factory=set)  # overflow steps already taken
+    survey: str | None = None  # the node callers go to when the agent hangs up
     legs: dict[str, str] = field(default_factory=dict)  # leg id -> agent id
     agent_leg: str | None = None
+    team: str = ""  # the answering agent's team
     answered_at: float | None = None
+    connecting: bool = False  # the recording announcement plays before the bridge
+    recording: RecordingPolicy | None = None  # the policy, once this call is recorded
+    recording_paused: bool = False
 
     @property
     def agent(self) -> str | None:

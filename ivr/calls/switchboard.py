@@ -19,6 +19,7 @@ from ivr.calls import (
     menu,
     play,
     queue,
+    survey,
     tag,
     transfer,
     voicemail,
@@ -317,7 +318,9 @@ class Switchboard:
                 return callback.handle(call, node, self.book, event, self.clock.now())
             case VoicemailNode() if isinstance(call.step, voicemail.Message):
                 return voicemail.handle(call, node, self.book, event, self.clock.now())
-            case QueueNode() | VoicemailNode() | CallbackNode() | SurveyNode():
+            case SurveyNode() if isinstance(call.step, survey.Answers):
+                return survey.handle(call, node, event)
+            case QueueNode():
                 return handoff.handle(call, event)
         return Step()  # the other kinds never wait: they pass the call on as they start
 
@@ -424,7 +427,9 @@ class Switchboard:
                 return callback.enter(call, node)
             case VoicemailNode():
                 return voicemail.enter(call, node)
-            case QueueNode() | SurveyNode():
+            case SurveyNode():
+                return survey.enter(call, node)
+            case QueueNode():
                 return handoff.enter(call, node)
             case HangupNode():
                 return hangup.say_goodbye(call, list(node.prompt), "completed")

@@ -34,9 +34,11 @@ from ivr.calls.commands import (
     Answer,
     ContinueInDialplan,
     HangUp,
+    MuteRecording,
     PbxCommand,
     Play,
     RecordMessage,
+    StartRecording,
     StopPlayback,
     Transfer,
 )
@@ -257,6 +259,14 @@ class AriPbx:
                 await client.bridges.addChannel(bridgeId=bridge, channel=[leg, other])
             case CloseBridge(call_id=call_id):
                 await _ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
+            case StartRecording(call_id=call_id, name=name):
+                await client.bridges.record(
+                    bridgeId=f"{call_id}-bridge", name=name, format="wav", ifExists="overwrite"
+                )
+            case MuteRecording(name=name, mute=True):
+                await client.recordings.mute(recordingName=name)
+            case MuteRecording(name=name, mute=False):
+                await client.recordings.unmute(recordingName=name)
             case RecordMessage(call_id=call_id, name=name):
                 await client.channels.record(
                     channelId=call_id,

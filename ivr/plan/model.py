@@ -344,6 +344,9 @@ class QueueNode(_Model):
     callback: NodeName | None = Field(
         None, description="offer a call back instead of waiting: this node takes the caller"
     )
+    survey: NodeName | None = Field(
+        None, description="where the caller goes when the agent hangs up: a survey node"
+    )
     callback_key: Annotated[str, Field(pattern=r"^[0-9*#]$")] = "1"
     callback_offer: Prompts = Field(
         default_factory=lambda: ["sound:vm-tocallback"],
@@ -396,12 +399,28 @@ class CallbackNode(_Model):
     timeout: float = Field(6.0, gt=0, le=60, description="seconds to wait for a key")
 
 
+class SurveyQuestion(_Model):
+    """One score: CSAT (keys 1..5) or NPS (0..10: 10 is 1 then 0, or * alone)."""
+
+    kind: Literal["csat", "nps"]
+    prompt: Prompts = Field(min_length=1, description="the question, with the keys to press")
+
+
 class SurveyNode(_Model):
-    """Ask the caller the questions of a survey."""
+    """After the agent hangs up: a short survey (scores, then an optional spoken comment)."""
 
     type: Literal["survey"]
-    survey: NodeName
-    prompt: Prompts = Field(default_factory=list)
+    survey: NodeName = Field(description="the survey's name in the journal")
+    prompt: Prompts = Field(default_factory=list, description="said first")
+    questions: list[SurveyQuestion] = Field(min_length=1, max_length=5)
+    comment: Prompts = Field(
+        default_factory=list, description="asks for a spoken comment (recorded); none: no comment"
+    )
+    comment_seconds: int = Field(30, ge=5, le=120)
+    timeout: float = Field(6.0, gt=0, le=30, description="seconds to wait for each answer")
+    thanks: Prompts = Field(
+        default_factory=lambda: ["sound:auth-thankyou"], description="said at the end"
+    )
 
 
 class TransferNode(_Model):
@@ -550,8 +569,11 @@ def node_targets(node: Node) -> list[tuple[Path, str]]:
         case GotoNode():
             if ":" not in node.target:
                 targets.append((("target",), node.target))
-        case QueueNode() if node.callback:
-            targets += [(("callback",), node.callback)]
+        case QueueNode() if node.callback or node.survey:
+            if node.callback:
+                targets.append((("callback",), node.callback))
+            if node.survey:
+                targets.append((("survey",), node.survey))
         case QueueNode() | VoicemailNode() | CallbackNode() | SurveyNode() | HangupNode():
             pass
     return targets
@@ -574,9 +596,12 @@ def prompt_lists(spec: PlanSpec) -> list[tuple[Path, list[str]]]:
     for name, node in spec.nodes.items():
         for field in (
             "prompt", "invalid", "no_input", "callback_offer", "confirm", "choose", "enter",
-            "booked", "thanks",
+            "booked", "thanks", "comment",
         ):  # fmt: skip
             items = getattr(node, field, None)
             if items:
                 lists.append((("nodes", name, field), items))
+        if isinstance(node, SurveyNode):
+            for index, question in enumerate(node.questions):
+                lists.append((("nodes", name, "questions", index, "prompt"), question.prompt))
     return lists

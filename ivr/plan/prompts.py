@@ -87,10 +87,25 @@ def spoken(spec: PlanSpec) -> Iterator[tuple[str, str]]:
     for versions in spec.prompts.values():
         for language, items in versions.items():
             found += [(language, i[len(SAY) :]) for i in items if i.startswith(SAY)]
+    for settings in spec.queues.values():
+        # A queue's recording announcement (`recording: {announce: ...}`, or the default).
+        found += [(spec.language, text) for text in _announcements(settings.get("recording"))]
     for pair in found:
         if pair not in seen:
             seen.add(pair)
             yield pair
+
+
+def _announcements(recording: object) -> list[str]:
+    from ivr.recordings.policy import RecordingPolicy  # here: the policy module imports plans
+
+    try:
+        policy = RecordingPolicy.model_validate(recording) if recording is not None else None
+    except ValueError:
+        return []  # `ivr check` reports it
+    if policy is None or policy.mode == "none":
+        return []
+    return [item[len(SAY) :] for item in policy.announce if item.startswith(SAY)]
 
 
 def texts(spec: PlanSpec) -> dict[str, str]:

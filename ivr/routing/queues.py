@@ -16,6 +16,7 @@ queues:
     max_misses: 3                        # unanswered offers in a row before a pause
     overflow: [{waited: 60, add_team: callpoint}]   # see ivr/routing/overflow.py
     callback_after_abandon: 90           # call back callers who hung up after waiting 90 s
+    recording: 10%                       # all | none | N% | {mode, percent, announce, ...}
 ```
 """
 
@@ -28,6 +29,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ivr.recordings.policy import RecordingPolicy
 from ivr.routing.overflow import OverflowStep
 from ivr.routing.roster import TeamName
 from ivr.routing.skills import Level, Requirement, SkillName
@@ -57,6 +59,9 @@ class QueueSpec(BaseModel):
     overflow: list[OverflowStep] = Field(default_factory=list, max_length=20)
     callback_after_abandon: float | None = Field(
         None, gt=0, description="a caller who hangs up after waiting this long is called back"
+    )
+    recording: RecordingPolicy | None = Field(
+        None, description="all, none, N% or a mapping; a team's own policy wins"
     )
 
     @model_validator(mode="after")

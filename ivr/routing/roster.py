@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ivr.plan.errors import Problem
 from ivr.plan.source import Source, SourceError, parse, yaml_files
+from ivr.recordings.policy import RecordingPolicy
 from ivr.routing.skills import MAX_LEVEL, MIN_LEVEL, Level, SkillName
 from ivr.schedule import Schedule, ScheduleSpec
 
@@ -65,6 +66,9 @@ class TeamSpec(_Model):
     trunk: TrunkSpec | None = None
     shift: Annotated[str, Field(pattern=TEAM_NAME)] | None = Field(
         None, description="the schedule (under schedules:) when the team is on duty"
+    )
+    recording: RecordingPolicy | None = Field(
+        None, description="overrides the queue's recording policy for this team's calls"
     )
 
 

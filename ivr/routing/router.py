@@ -42,7 +42,7 @@ from ivr.routing.agents import TRUNK_PREFIX, AgentRecord, AgentState, AgentView
 from ivr.routing.events import Answer, Exit, Offer, QueueStats, RingFailure, RoutingError
 from ivr.routing.pool import AgentPool
 from ivr.routing.queues import Caller, CallState, HandleTimes, Key, QueueSpec, QueueState
-from ivr.routing.roster import Roster
+from ivr.routing.roster import Roster, TeamSpec
 from ivr.routing.skills import Requirement, WidenError
 from ivr.routing.waitlist import NO_SKILL, WaitList
 
@@ -81,6 +81,7 @@ class Router:
                     signed_in=True,
                 )
         self._teams = frozenset(roster.teams)
+        self._team_specs = dict(roster.teams)
         self._in_house = frozenset(roster.in_house_teams())
         self._off_duty: set[str] = set()  # teams whose shift is over
         # Partner trunks that list no skills sort calls themselves: they take any caller.
@@ -500,6 +501,13 @@ class Router:
         """True when an in-house team that serves `queue` is on shift now."""
         teams = self._queue(queue).requirement.teams & self._in_house
         return any(team not in self._off_duty for team in teams)
+
+    def team_spec(self, team: str) -> TeamSpec:
+        """A team of the roster (RoutingError when there is none)."""
+        spec = self._team_specs.get(team)
+        if spec is None:
+            raise RoutingError(f"team '{team}' is not in the roster")
+        return spec
 
     def call_state(self, call_id: str) -> CallState | None:
         """Where a call stands, or None when the router does not hold it."""

@@ -1,4 +1,4 @@
-"""Queue (without a roster) and survey hand the call on (for now: a note, the hold prompt
+"""A queue without a roster hands the call on (for now: a note, the hold prompt
 and goodbye); transfer asks the PBX to connect the caller, and falls back when it cannot."""
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ nodes:
   sales: {type: queue, queue: sales, priority: 5, prompt: sound:connecting}
   mail: {type: voicemail, mailbox: shop@default}
   back: {type: callback, queue: sales}
-  survey: {type: survey, survey: after_call}
+  survey:
+    type: survey
+    survey: after_call
+    questions: [{kind: csat, prompt: sound:rate}]
   desk: {type: transfer, extension: 101}
   office:
     type: transfer
@@ -39,7 +42,6 @@ nodes:
     ("key", "kind", "target", "heard"),
     [
         ("1", "queue", "sales", ["sound:connecting", "sound:pls-hold-while-try"]),
-        ("4", "survey", "after_call", ["sound:pls-hold-while-try"]),
     ],
 )
 def test_handoffs_note_where_the_call_goes_then_say_goodbye(
@@ -68,9 +70,15 @@ def test_the_plan_chooses_its_hold_prompt() -> None:
     text = PLAN.replace("queues:", "hold_prompt: [sound:please-wait, sound:music]\nqueues:")
     world = make_world(book(text))
     sim = world.call()
-    world.pbx.press(sim.call_id, "4")
+    world.pbx.press(sim.call_id, "1")
     world.wait(30)
-    assert sim.heard == ["sound:menu", "sound:please-wait", "sound:music", "sound:goodbye"]
+    assert sim.heard == [
+        "sound:menu",
+        "sound:connecting",
+        "sound:please-wait",
+        "sound:music",
+        "sound:goodbye",
+    ]
 
 
 def test_transfer_to_an_extension() -> None:

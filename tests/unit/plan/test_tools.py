@@ -78,7 +78,7 @@ def test_try_an_order_status_with_the_backends_answer(
         "--at",
         "2026-12-30 12:00",
         "--script",
-        "1,1,12345#,t",
+        "1,1,12345#,t,4,9",
         "--lookup-answer",
         str(answer),
     )
@@ -88,8 +88,9 @@ def test_try_an_order_status_with_the_backends_answer(
     assert "lookup GET http://127.0.0.1:8099/orders order=12345 caller=+4930123456" in out
     assert "lookup answered (200): order_shipped" in out
     assert 'hears "Your order has been shipped and is on its way."' in out
+    assert "the caller presses 4\n" in out and "the caller presses 9\n" in out
     assert out.endswith(
-        "call went to: survey after_call\n"
+        "call went to: the IVR hung up (completed)\n"
         "plan: shop, node: survey, language: en\n"
         "tags: order_status\n"
         "variables: order=12345 status=shipped\n"
