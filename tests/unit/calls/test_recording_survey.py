@@ -99,7 +99,7 @@ def test_a_pause_mutes_the_recording_until_resumed_and_is_journaled() -> None:
 
 def test_a_team_that_records_all_wins_over_a_queue_that_records_nothing() -> None:
     world = shop()
-    call_id, ring = answered(world, "2")  # sales says none, but Boris's team records all
+    call_id, _ = answered(world, "2")  # sales says none, but Boris's team records all
     assert world.notes.of(call_id, "answered")[0].fields["team"] == "callpoint"
     world.wait(3)
     assert sent(world, StartRecording) == [StartRecording(call_id, call_id)]
