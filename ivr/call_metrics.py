@@ -74,3 +74,4 @@ def export_desk(metrics: Metrics, snapshot: dict[str, Any]) -> None:
     for queue in snapshot["queues"]:
         metrics.queue_callers.labels(queue=queue["queue"]).set(queue["waiting"] + queue["ringing"])
         metrics.queue_longest_wait.labels(queue=queue["queue"]).set(queue["longest_wait"])
+        metrics.queue_open.labels(queue=queue["queue"]).set(1 if queue.get("open", True) else 0)

@@ -127,6 +127,7 @@ class Daemon:
         self._pending_desk: tuple[Roster, list[QueueSpec]] | None = None
         for interface in ("ari", "ami"):
             self.metrics.pbx_connected.labels(interface=interface).set(0)
+        self._init_queues()
 
     def _callback_book(self, desk: Desk | None) -> CallbackBook:
         """The callback rules of the settings, and the tasks the store kept (a restart)."""
@@ -229,6 +230,7 @@ class Daemon:
             self.metrics.plan_reloads.labels(result="failed").inc()
             return False
         self.switchboard.reload(plans)
+        self._init_queues()
         if roster is not None:
             self._pending_desk = (roster, queue_specs(plans))
             self._swap_desk()
@@ -259,6 +261,11 @@ class Daemon:
         self.desk = self.switchboard.desk = desk
         self._pending_desk = None
         event(log, "roster.reloaded", agents=len(roster.agents), queues=len(queues))
+
+    def _init_queues(self) -> None:
+        """Every queue's series at zero from the start: rates see its first call."""
+        for spec in queue_specs(self.switchboard.plans):
+            self.metrics.init_queue(spec.name)
 
     def stop(self) -> None:
         """Begin a graceful stop (SIGTERM, SIGINT)."""

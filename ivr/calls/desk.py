@@ -152,6 +152,7 @@ def snapshot(desk: Desk, now: float) -> dict[str, Any]:
             "agents_available": stats.agents_available,
             "answered": stats.answered,
             "abandoned": stats.abandoned,
+            "open": router.queue_open(stats.queue),
         }
         for stats in router.queue_stats(now).values()
     ]

@@ -108,6 +108,7 @@ def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
         case AgentLegEnded(leg_id=leg, cause=cause) if leg == wait.agent_leg:
             agent = wait.agent or ""
             router.call_ended(agent, now, call.id)
+            wait.agent_gone = True  # the caller's own hang-up that follows is no second talk
             talk = now - (wait.answered_at or now)
             note = call.note("agent_hung_up", queue=wait.queue, agent=agent, talk=f"{talk:.1f}")
             commands: list[Command] = [note, *recording.finish(call, wait)]
@@ -162,6 +163,8 @@ def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
 def leave(call: Call, router: Router, now: float) -> list[Command]:
     """The caller hung up: stop every ringing phone (or the agent's leg) and count the abandon."""
     wait = _wait(call)
+    if wait.agent_gone:
+        return []
     talking = wait.agent_leg is not None
     stop = router.abandon(call.id, now)
     commands: list[Command] = []

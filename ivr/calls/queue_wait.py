@@ -27,6 +27,7 @@ class QueueWait:
     legs: dict[str, str] = field(default_factory=dict)  # leg id -> agent id
     agent_leg: str | None = None
     team: str = ""  # the answering agent's team
+    agent_gone: bool = False  # the agent hung up first
     answered_at: float | None = None
     connecting: bool = False  # the recording announcement plays before the bridge
     recording: RecordingPolicy | None = None  # the policy, once this call is recorded

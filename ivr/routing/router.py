@@ -502,6 +502,10 @@ class Router:
         teams = self._queue(queue).requirement.teams & self._in_house
         return any(team not in self._off_duty for team in teams)
 
+    def queue_open(self, queue: str) -> bool:
+        """True while a team that serves `queue` is on shift (its opening hours)."""
+        return any(team not in self._off_duty for team in self._queue(queue).requirement.teams)
+
     def team_spec(self, team: str) -> TeamSpec:
         """A team of the roster (RoutingError when there is none)."""
         spec = self._team_specs.get(team)
