@@ -44,6 +44,7 @@ class DaemonProcess:
         dialplans: Path,
         agents: Path | None = None,
         callbacks: str = "",
+        recordings: str = "",
     ) -> None:
         self.port = free_tcp_port()
         self.token = "lab-token-" + os.urandom(8).hex()
@@ -59,6 +60,8 @@ class DaemonProcess:
             # Lab callbacks reach the SIPp "customer" phone; tests may add their own settings.
             f"callbacks: {{voicemail_folder: {workdir / 'voicemail'}, "
             f"dial: 'PJSIP/{{number}}@customer'{', ' + callbacks if callbacks else ''}}}\n"
+            f"recordings: {{folder: {workdir / 'recordings'}"
+            f"{', ' + recordings if recordings else ''}}}\n"
         )
         self.env = {**os.environ, **credentials}
         self.lines: list[str] = []
