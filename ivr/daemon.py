@@ -8,7 +8,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +42,7 @@ from ivr.plan.plan import PlanBook
 from ivr.plan.watch import fingerprint
 from ivr.recordings.fetch import fetch_stored
 from ivr.recordings.keeper import RecordingKeeper
+from ivr.recordings.prune import prune
 from ivr.recordings.qa_api import RecordingAccess
 from ivr.routing.events import RoutingError
 from ivr.routing.queues import QueueSpec
@@ -51,6 +52,8 @@ from ivr.store.sink import JournalSink, open_callbacks, open_journal
 from ivr.survey_alert import SurveyAlerts
 
 log = logging.getLogger("ivr.daemon")
+prune_log = logging.getLogger("ivr.recordings")
+PRUNE_EVERY = 86_400.0  # recordings past their retention go once a day
 
 
 def load_roster_files(settings: Settings) -> Roster | None:
@@ -294,13 +297,14 @@ class Daemon:
         ari_task = asyncio.create_task(self.ari.run())
         watch_task = asyncio.create_task(self._watch_plans())
         gauges_task = asyncio.create_task(self._export_gauges())
+        prune_task = asyncio.create_task(self._prune_recordings())
         await self.ami.start()
         plans = ",".join(f"{p.name}@{p.version}" for p in self.switchboard.plans.plans)
         event(log, "daemon.started", version=__version__, http=http.listen,
               app=self.settings.ari.app, plans=plans)  # fmt: skip
         await self._stopping.wait()
         await self._drain()
-        for task in (ari_task, watch_task, gauges_task):
+        for task in (ari_task, watch_task, gauges_task, prune_task):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -332,6 +336,19 @@ class Daemon:
                 self.reload()
             elif self._pending_desk is not None:
                 self._swap_desk()
+
+    async def _prune_recordings(self) -> None:
+        """Delete recordings past their retention: at start, then once a day."""
+        folder = self.settings.recordings.folder
+        while True:
+            if folder.is_dir():
+                try:
+                    now = datetime.now(UTC)
+                    deleted = await asyncio.to_thread(prune, folder, now, prune_log)
+                    event(log, "recordings.pruned", files=len(deleted))
+                except OSError as exc:
+                    event(log, "recordings.prune_failed", logging.ERROR, error=str(exc))
+            await asyncio.sleep(PRUNE_EVERY)
 
     async def _export_gauges(self) -> None:
         """Agents by state and callers waiting, refreshed for every scrape to see."""
