@@ -54,6 +54,14 @@ def add_commands(commands: Any) -> None:
         metavar="FILE.json",
         help="the JSON every lookup gets (default: lookups fail)",
     )
+    try_.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="the agents' roster: say which teams are on shift at that moment, and which "
+        "queues' outside_hours overflow steps apply",
+    )
     try_.set_defaults(handler=_try)
 
     graph = commands.add_parser("graph", help="draw a plan with Graphviz (dot)")
@@ -106,6 +114,30 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shifts(folder: Path, book: PlanBook, moment: datetime) -> bool:
+    """Print who is on duty at `moment`, and the queues whose in-house teams are not."""
+    from ivr.calls.desk import queue_specs
+    from ivr.routing.roster import RosterError, load_roster
+
+    try:
+        roster = load_roster([folder])
+    except RosterError as exc:
+        print(f"ivr try: the roster is refused:\n{exc}", file=sys.stderr)
+        return False
+    for name, team in roster.teams.items():
+        duty = "on duty" if roster.on_duty(name, moment) else "off duty"
+        shift = f"shift {team.shift}" if team.shift else "no shift: always"
+        print(f"team {name}: {duty} ({shift})")
+    in_house = roster.in_house_teams()
+    for spec in queue_specs(book):
+        teams = [t for t in (spec.teams or in_house) if t in in_house]
+        if teams and not any(roster.on_duty(t, moment) for t in teams):
+            steps = [step.label for step in spec.overflow if step.outside_hours]
+            also = f"; overflow steps that apply: {', '.join(steps)}" if steps else ""
+            print(f"queue {spec.name}: no in-house team on duty{also}")
+    return True
+
+
 def _try(args: argparse.Namespace) -> int:
     from ivr.calls.caller_id import safe_number
     from ivr.tryout import HELP, Session, run
@@ -139,6 +171,8 @@ def _try(args: argparse.Namespace) -> int:
         f"ivr try: plan {plan.name} ({plan.file}), number {number}, caller {shown}, "
         f"{moment:%Y-%m-%d %H:%M %a} {plan.spec.timezone}"
     )
+    if args.roster is not None and not _shifts(args.roster, book, moment):
+        return 1
     session = Session(book, number, caller, moment.timestamp(), answer, str(args.lookup_answer))
     if args.script is not None:
         keys = iter([k.strip().lower() for k in args.script.split(",") if k.strip()])

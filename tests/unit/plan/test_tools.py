@@ -226,3 +226,16 @@ def test_every_say_text_of_the_example_has_a_language_espeak_knows() -> None:
     plan, _ = load_plan(SHOP)
     languages = {lang for lang, _ in spoken(plan.spec)}
     assert languages == {"en", "ru"}
+
+
+def test_try_at_new_year_says_who_is_on_shift_and_which_overflow_applies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roster = SHOP.parent.parent / "agents"
+    weekday = run_try(capsys, "--roster", str(roster), "--at", "2026-11-25 12:00", "--script", "h")
+    assert "team shop: on duty (shift shop-shift)" in weekday
+    assert "no in-house team on duty" not in weekday
+    new_year = run_try(capsys, "--roster", str(roster), "--at", "2027-01-01 12:00", "--script", "h")
+    assert "team shop: off duty (shift shop-shift)" in new_year
+    assert "team callpoint: on duty (shift partner-shift)" in new_year
+    assert "queue returns: no in-house team on duty; overflow steps that apply: night" in new_year
