@@ -105,6 +105,11 @@ class Daemon:
         self.voicemails_kept = VoicemailKeeper(
             settings.callbacks.voicemail_folder, self._fetch_recording
         )
+        # Spoken survey comments: beside the recordings, for the same supervisors, pruned
+        # like them.
+        self.comments_kept = VoicemailKeeper(
+            recordings.folder, self._fetch_recording, kind="survey_comment", keep_days=90
+        )
         sinks: list[NoteSink] = [
             LogSink(),
             MetricsSink(self.metrics),
@@ -113,6 +118,7 @@ class Daemon:
             self.screen_pops,
             self.recordings,
             self.voicemails_kept,
+            self.comments_kept,
         ]
         self.survey_alerts: SurveyAlerts | None = None
         if recordings.survey_alert_url:
@@ -314,6 +320,7 @@ class Daemon:
         await self.screen_pops.close()
         await self.recordings.close(timeout=5)
         await self.voicemails_kept.close(timeout=5)
+        await self.comments_kept.close(timeout=5)
         if self.survey_alerts is not None:
             await self.survey_alerts.close()
         if self._http is not None:

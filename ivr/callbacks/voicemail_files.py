@@ -21,26 +21,33 @@ Fetch = Callable[[str, Path], Awaitable[int]]
 
 
 class VoicemailKeeper:
-    """A journal sink: each `voicemail` note's recording is copied from the PBX to `folder`."""
+    """A journal sink: each `voicemail` note's recording (or another `kind` of note naming a
+    recording, such as a survey's spoken comment) is copied from the PBX to `folder`."""
 
-    def __init__(self, folder: Path, fetch: Fetch) -> None:
+    def __init__(
+        self, folder: Path, fetch: Fetch, kind: str = "voicemail", keep_days: int | None = None
+    ) -> None:
         self.folder = folder
         self.fetch = fetch
+        self.kind = kind
+        self.keep_days = keep_days  # set: `ivr recordings prune` deletes them after this
         self._tasks: set[asyncio.Task[None]] = set()
         self._tasks_by_call: dict[str, str] = {}  # call id -> its callback task id
 
     def record(self, note: Note, at: float) -> None:
         if note.kind == "callback_requested" and note.fields.get("source") == "voicemail":
             self._tasks_by_call[note.call_id] = note.fields["task"]
-        if note.kind != "voicemail":
+        if note.kind != self.kind:
             return
-        meta = {"call_id": note.call_id, "at": datetime.fromtimestamp(at, UTC).isoformat(),
-                **note.fields}  # fmt: skip
+        when = datetime.fromtimestamp(at, UTC).isoformat()
+        meta: dict[str, Any] = {"call_id": note.call_id, "at": when, "end": when, **note.fields}
+        if self.keep_days is not None:
+            meta["retention_days"] = self.keep_days
         task = asyncio.ensure_future(self._keep(meta, at))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _keep(self, meta: dict[str, str], at: float) -> None:
+    async def _keep(self, meta: dict[str, Any], at: float) -> None:
         # The callback note follows the voicemail note within the same batch of commands.
         await asyncio.sleep(0)
         meta["task"] = self._tasks_by_call.pop(meta["call_id"], "")
@@ -54,9 +61,9 @@ class VoicemailKeeper:
                 error = str(exc)[:200]
                 continue
             write_sidecar(wav, meta)
-            event(log, "voicemail.kept", call=meta["call_id"], path=str(wav), bytes=size)
+            event(log, f"{self.kind}.kept", call=meta["call_id"], path=str(wav), bytes=size)
             return
-        event(log, "voicemail.fetch_failed", logging.ERROR, call=meta["call_id"],
+        event(log, f"{self.kind}.fetch_failed", logging.ERROR, call=meta["call_id"],
               name=meta["name"], error=error)  # fmt: skip
 
     async def close(self, timeout: float | None = None) -> None:
