@@ -379,7 +379,7 @@ class Daemon:
             self.metrics.pbx_connected.labels(interface=interface).set(1 if up else 0)
             if up and interface == "ari":
                 # Calls can be placed again: callbacks that fell due meanwhile go out now.
-                self.driver.run(self.switchboard.handle_nothing())
+                self.driver.run(self.switchboard.review_callbacks())
 
         return changed
 

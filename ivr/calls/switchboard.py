@@ -9,7 +9,6 @@ from ivr.callbacks.book import CallbackBook, CallbackRules, Refusal
 from ivr.callbacks.task import CallbackTask
 from ivr.calls import (
     callback,
-    callback_dial,
     collect,
     feature,
     handoff,
@@ -27,7 +26,8 @@ from ivr.calls import (
 )
 from ivr.calls.agents import AgentPresence, AgentRequest, FeatureCode
 from ivr.calls.call import Call
-from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release, SaveCallback
+from ivr.calls.callbacks import Callbacks
+from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release
 from ivr.calls.desk import ROUTING_TIMER, Desk, caller_id
 from ivr.calls.events import (
     CallArrived,
@@ -57,7 +57,6 @@ from ivr.plan.model import (
     WhenNode,
 )
 from ivr.plan.plan import PlanBook
-from ivr.routing.events import RoutingError
 
 # A plan that passed `check` never loops without a prompt; this guards the core all the same.
 MAX_HOPS = 32
@@ -77,8 +76,8 @@ class Switchboard:
         self.clock = clock
         self.desk = desk
         self.book = book if book is not None else CallbackBook(CallbackRules())
+        self.callbacks = Callbacks(self.book)
         self.calls: dict[str, Call] = {}
-        self.dials: dict[str, callback_dial.Dial] = {}  # callbacks being made, by router id
         self.accepting = True
         # Feature-code calls from agents' phones: call id -> the confirmation playback.
         self._features: dict[str, str] = {}
@@ -95,10 +94,7 @@ class Switchboard:
         """Give every remaining call back to the PBX dialplan, so none is left in silence."""
         commands: list[Command] = []
         if self.desk is not None:
-            # A callback under way is dropped; its task stays pending for the next start.
-            for dial in self.dials.values():
-                commands += callback_dial.cancel(dial, self.desk.router, self.clock.now())
-            self.dials.clear()
+            commands += self.callbacks.cancel_all(self.desk.router, self.clock.now())
         for call in list(self.calls.values()):
             commands += self._leave_queue(call)
             commands += call.leave_node()
@@ -114,7 +110,7 @@ class Switchboard:
         if self.desk is not None:
             # Any event may free an agent or bring a caller: offer, and re-arm the timer.
             now = self.clock.now()
-            commands += self._callbacks_due(now)
+            commands += self.callbacks.due(self.desk.router, now, self.accepting)
             commands += self._offers()
             commands += self.desk.timer(now, self.book.next_due(now) if self.accepting else None)
         return commands
@@ -133,8 +129,10 @@ class Switchboard:
             return self._feature_event(event)
         if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
             return self._routing_tick()
-        if event.call_id in self.dials:
-            return self._dial_event(self.dials[event.call_id], event)
+        if event.call_id in self.callbacks.dials:
+            if self.desk is None:
+                return []
+            return self.callbacks.handle(self.desk.router, event, self.clock.now())
         call = self.calls.get(event.call_id)
         if call is None:
             return []  # a late event for a call that has already ended
@@ -192,92 +190,26 @@ class Switchboard:
             call = self.calls.get(offer.call_id)
             if call is not None and isinstance(call.step, queue.QueueWait):
                 commands += queue.ring(call, offer, caller_id(call, offer.queue))
-            elif offer.call_id in self.dials:
-                commands += callback_dial.ring(self.dials[offer.call_id], offer)
-        return commands
-
-    def _callbacks_due(self, now: float) -> list[Command]:
-        """Expire callbacks whose window closed; put the due ones in their queue's line."""
-        assert self.desk is not None
-        commands: list[Command] = []
-        for task in self.book.expired(now):
-            fields = {"task": task.id, "queue": task.queue, "outcome": "expired"}
-            commands += [Note("", "callback_finished", fields), SaveCallback(task.to_json())]
-        if not self.accepting:
-            return commands
-        rules = self.book.rules
-        for task in self.book.due(now):
-            dial_id = f"cb-{task.id}-{task.attempts + 1}"
-            try:
-                self.desk.router.enqueue(dial_id, task.queue, now, task.priority, since=task.place)
-            except RoutingError as exc:
-                # The queue is gone from the plans: the task cannot be served as it stands.
-                self.book.attempt(task, now, "no-queue")
-                task.status = "failed"
-                fields = {"task": task.id, "queue": task.queue, "outcome": "failed"}
-                commands += [
-                    Note("", "callback_finished", {**fields, "why": str(exc)}),
-                    SaveCallback(task.to_json()),
-                ]
-                continue
-            self.book.dialing.add(task.id)
-            endpoint = rules.dial.format(number=task.number)
-            self.dials[dial_id] = callback_dial.Dial(
-                dial_id, task, endpoint, rules.caller_id, rules.ring_seconds
-            )
-            commands.append(
-                Note(dial_id, "callback_queued", {"task": task.id, "queue": task.queue,
-                                                  "attempt": str(task.attempts + 1)})
-            )  # fmt: skip
-        return commands
-
-    def _dial_event(self, dial: callback_dial.Dial, event: CallEvent) -> list[Command]:
-        if self.desk is None:
-            return []
-        now = self.clock.now()
-        commands = callback_dial.handle(dial, self.desk.router, event, now)
-        task = dial.task
-        if dial.outcome == "connected" and not dial.saved:
-            # Saved the moment they are connected: a restart can never call them twice.
-            dial.saved = True
-            self.book.attempt(task, now, "connected")
-            fields = {"task": task.id, "queue": task.queue, "outcome": "completed"}
-            commands += [Note(dial.call_id, "callback_finished", fields)]
-            commands.append(SaveCallback(task.to_json()))
-        if dial.finished:
-            del self.dials[dial.call_id]
-            if not dial.saved:
-                self.book.attempt(task, now, dial.outcome)
-                outcome = "failed" if task.status == "failed" else "retry"
-                fields = {"task": task.id, "queue": task.queue, "outcome": outcome}
-                commands.append(Note(dial.call_id, "callback_finished",
-                                     {**fields, "why": dial.outcome}))  # fmt: skip
-                commands.append(SaveCallback(task.to_json()))
-            commands.append(Release(dial.call_id))
+            else:
+                commands += self.callbacks.ring(offer)
         return commands
 
     def request_callback(
         self, number: str, queue_name: str, topic: str, window: tuple[float | None, float | None]
     ) -> tuple[CallbackTask | Refusal, list[Command]]:
         """A callback asked for through the API (the shop's website)."""
-        now = self.clock.now()
-        known = self.desk.router_queues if self.desk is not None else ()
-        if queue_name not in {spec.name for spec in known}:
-            return Refusal("unknown-queue", f"there is no queue '{queue_name}'"), []
-        task = self.book.request(
-            number, queue_name, "web", now, topic=topic, not_before=window[0], not_after=window[1]
+        known = {spec.name for spec in self.desk.router_queues} if self.desk is not None else set()
+        task, commands = self.callbacks.request(
+            known, number, queue_name, topic, window, self.clock.now()
         )
-        if isinstance(task, Refusal):
-            return task, [Note("", "callback_refused", {"queue": queue_name,
-                                                        "reason": task.reason})]  # fmt: skip
-        return task, callback.booked_notes("", task) + self.handle_nothing()
+        return task, commands + self.review_callbacks()
 
-    def handle_nothing(self) -> list[Command]:
-        """Let the desk look at callbacks now (after a request from outside a call)."""
+    def review_callbacks(self) -> list[Command]:
+        """Let the desk look at callbacks now (at start, after a request from the API)."""
         if self.desk is None:
             return []
         now = self.clock.now()
-        commands = self._callbacks_due(now) + self._offers()
+        commands = self.callbacks.due(self.desk.router, now, self.accepting) + self._offers()
         return commands + self.desk.timer(now, self.book.next_due(now))
 
     def _leave_queue(self, call: Call) -> list[Command]:

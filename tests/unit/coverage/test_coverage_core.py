@@ -94,7 +94,7 @@ def shop(
     driver = CallDriver(switchboard, pbx, clock, notes, callbacks=store)
     pbx.on_event = driver.feed
     world = World(clock, pbx, switchboard, driver, notes, None)  # type: ignore[arg-type]
-    driver.run(switchboard.handle_nothing())
+    driver.run(switchboard.review_callbacks())
     return world, store
 
 
@@ -209,7 +209,7 @@ def test_pending_callbacks_survive_a_restart_and_none_is_made_twice() -> None:
     done, _ = world.switchboard.request_callback("+79990000001", "returns", "", (None, None))
     waiting, _ = world.switchboard.request_callback("+79990000002", "returns", "", (None, None))
     assert isinstance(done, CallbackTask) and isinstance(waiting, CallbackTask)
-    world.driver.run([*world.switchboard.handle_nothing()])
+    world.driver.run([*world.switchboard.review_callbacks()])
     store.save(done.to_json())
     store.save(waiting.to_json())
     store.tasks[done.id]["status"] = "done"
