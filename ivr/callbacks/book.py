@@ -42,6 +42,13 @@ class CallbackBook:
         self.tasks: dict[str, CallbackTask] = {task.id: task for task in tasks}
         self.dialing: set[str] = set()  # tasks whose attempt is under way
 
+    def open_task(self, number: str, queue: str) -> CallbackTask | None:
+        """The pending task already booked for this number and queue, if any."""
+        for task in self.tasks.values():
+            if task.number == number and task.queue == queue and task.status == "pending":
+                return task
+        return None
+
     def request(
         self,
         number: str,
@@ -62,11 +69,11 @@ class CallbackBook:
             return Refusal("invalid-number", "the number must be 6 to 15 digits, + allowed first")
         if not_after is not None and not_after <= max(now, not_before or now):
             return Refusal("invalid-window", "the time window is over before it begins")
-        for task in self.tasks.values():
-            if task.number == number and task.queue == queue and task.status == "pending":
-                if voicemail and not task.voicemail:
-                    task.voicemail = voicemail
-                return task
+        booked = self.open_task(number, queue)
+        if booked is not None:
+            if voicemail and not booked.voicemail:
+                booked.voicemail = voicemail
+            return booked
         if source in ("caller", "web"):
             recent = sum(
                 1

@@ -116,6 +116,7 @@ def request(
     """Book a callback for this call (its topic, language and place in line): the notes and
     the SaveCallback, or a refusal note."""
     place = call.queue_joined_at if call.queue_joined_at is not None else now
+    booked_before = book.open_task(number, queue)
     task = book.request(
         number,
         queue,
@@ -128,6 +129,12 @@ def request(
     )
     if isinstance(task, Refusal):
         return [call.note("callback_refused", queue=queue, reason=task.reason)]
+    if task is booked_before:
+        # Booked already (the same number again): kept, saved, but not a new request.
+        return [
+            call.note("callback_again", task=task.id, queue=queue),
+            SaveCallback(task.to_json()),
+        ]
     return booked_notes(call.id, task)
 
 

@@ -90,11 +90,14 @@ class Callbacks:
         """A callback asked for from outside a call (the shop's website)."""
         if queue not in queues:
             return Refusal("unknown-queue", f"there is no queue '{queue}'"), []
+        booked_before = self.book.open_task(number, queue)
         task = self.book.request(
             number, queue, "web", now, topic=topic, not_before=window[0], not_after=window[1]
         )
         if isinstance(task, Refusal):
             return task, [Note("", "callback_refused", {"queue": queue, "reason": task.reason})]
+        if task is booked_before:
+            return task, [Note("", "callback_again", {"task": task.id, "queue": queue})]
         return task, callback.booked_notes("", task)
 
 

@@ -4,6 +4,7 @@ restart of the daemon, and voicemail after hours (SIPp callers, agents and custo
 from __future__ import annotations
 
 import asyncio
+import json
 import wave
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -150,3 +151,29 @@ async def test_after_hours_the_caller_hears_the_next_opening_and_leaves_a_voicem
     status, [task] = coverage.api("GET", "/api/callbacks")
     assert task["source"] == "voicemail" and task["voicemail"] == f"vm-{channel}"
     coverage.wait_log(rf"event=call.ended call={channel} outcome=voicemail")
+
+
+def test_the_website_books_a_callback_through_the_api_and_bad_requests_are_refused(
+    coverage: DaemonProcess,
+) -> None:
+    for body, error in (
+        ({"number": "12;DROP TABLE", "queue": "back"}, "invalid-number"),
+        ({"number": "+7999\r\nInjected: 1", "queue": "back"}, "invalid-number"),
+        ({"number": "+79005550999", "queue": "nope"}, "unknown-queue"),
+        ({"number": "+79005550999", "queue": "back", "not_after": 1}, "invalid-window"),
+        ({"number": "+79005550999", "queue": "back", "not_after": "tomorrow"}, "invalid-window"),
+    ):
+        status, answer = coverage.api("POST", "/api/callbacks", body)
+        assert (status, json.loads(answer)["error"]) == (400, error), body
+    assert coverage.api("POST", "/api/callbacks", {"number": "+7"}, token="wrong")[0] == 401
+    request = {"number": "+79005550999", "queue": "back", "topic": "order",
+               "not_before": "2030-01-01T10:00:00+03:00"}  # fmt: skip
+    status, task = coverage.api("POST", "/api/callbacks", request)
+    assert status == 201 and task["source"] == "web" and task["topic"] == "order"
+    again = coverage.api("POST", "/api/callbacks", request)
+    assert again == (201, task)  # one open task per number: the same one
+    status, tasks = coverage.api("GET", "/api/callbacks")
+    assert status == 200 and [t["id"] for t in tasks] == [task["id"]]
+    coverage.wait_log(rf"event=desk.callback_requested task={task['id']} .*source=web topic=order")
+    coverage.wait_log(rf"event=desk.callback_again task={task['id']}")
+    assert "\n".join(coverage.lines).count("event=desk.callback_requested") == 1
