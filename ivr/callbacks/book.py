@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ class CallbackBook:
         self.rules = rules
         self.tasks: dict[str, CallbackTask] = {task.id: task for task in tasks}
         self.dialing: set[str] = set()  # tasks whose attempt is under way
+        # next_due is asked after every event: it is worked out again only after a change.
+        self._next: float | None = None
+        self._stale = True
 
     def open_task(self, number: str, queue: str) -> CallbackTask | None:
         """The pending task already booked for this number and queue, if any."""
@@ -104,7 +108,18 @@ class CallbackBook:
             next_attempt_at=max(now, not_before or now),
         )
         self.tasks[task.id] = task
+        self._stale = True
         return task
+
+    def dialling(self, task: CallbackTask) -> None:
+        """An attempt at `task` is under way: it is not due again until its outcome is known."""
+        self.dialing.add(task.id)
+        self._stale = True
+
+    def has_work(self, now: float) -> bool:
+        """True when a task is due or expires at `now` (cheap: the answer is cached)."""
+        due = self.next_due(now)
+        return due is not None and now >= due
 
     def due(self, now: float) -> list[CallbackTask]:
         """Pending tasks that may be dialled now (in their window, in hours, retry delay over)."""
@@ -132,27 +147,35 @@ class CallbackBook:
         for task in gone:
             task.status = "expired"
             task.history.append({"at": f"{now:.0f}", "outcome": "expired"})
+        self._stale = self._stale or bool(gone)
         return gone
 
     def next_due(self, now: float) -> float | None:
-        """When a pending task next becomes due, if any (may be early, never late)."""
-        moments = [
-            max(task.next_attempt_at, task.not_before or 0.0)
-            for task in self.tasks.values()
-            if task.status == "pending" and task.id not in self.dialing
+        """When a pending task next becomes due or expires, if ever (may be early, never late)."""
+        if self._stale:
+            self._next = self._work_out_next(now)
+            self._stale = False
+        return self._next
+
+    def _work_out_next(self, now: float) -> float | None:
+        waiting = [
+            t for t in self.tasks.values() if t.status == "pending" and t.id not in self.dialing
         ]
-        if not moments:
+        if not waiting:
             return None
-        first = min(moments)
+        first = min(max(task.next_attempt_at, task.not_before or 0.0) for task in waiting)
         hours = self.rules.hours
         if hours is not None and not self._in_hours(max(now, first)):
             opening = hours.next_opening(datetime.fromtimestamp(max(now, first), UTC))
-            return opening.timestamp() if opening is not None else None
-        return first
+            first = opening.timestamp() if opening is not None else math.inf
+        ends = [task.not_after for task in waiting if task.not_after is not None]
+        soonest = min([first, *ends])
+        return soonest if soonest != math.inf else None
 
     def attempt(self, task: CallbackTask, now: float, outcome: str) -> CallbackTask:
         """Record how an attempt ended ("connected", or why not); retries are spaced out."""
         self.dialing.discard(task.id)
+        self._stale = True
         task.attempts += 1
         task.history.append({"at": f"{now:.0f}", "outcome": outcome})
         if outcome == "connected":
@@ -170,6 +193,7 @@ class CallbackBook:
 
     def forget_before(self, moment: float) -> None:
         """Drop finished tasks requested before `moment` (kept a day for the per-number limit)."""
+        self._stale = True
         for task_id in [
             t.id for t in self.tasks.values() if t.status != "pending" and t.requested_at < moment
         ]:

@@ -3,7 +3,7 @@ place), each attempt followed until it ends, and every outcome saved at once."""
 
 from __future__ import annotations
 
-from ivr.callbacks.book import CallbackBook, Refusal
+from ivr.callbacks.book import DAY, CallbackBook, Refusal
 from ivr.callbacks.task import CallbackTask
 from ivr.calls import callback, callback_dial
 from ivr.calls.commands import Command, Note, Release, SaveCallback
@@ -21,6 +21,10 @@ class Callbacks:
 
     def due(self, router: Router, now: float, dialling: bool = True) -> list[Command]:
         """Expire tasks whose window closed; put the due ones in line (unless not `dialling`)."""
+        if not self.book.has_work(now):
+            return []
+        # Finished tasks are kept a day, for the per-number limit; then let go.
+        self.book.forget_before(now - DAY)
         commands: list[Command] = []
         for task in self.book.expired(now):
             commands += _finished("", task, "expired")
@@ -37,7 +41,7 @@ class Callbacks:
                 task.status = "failed"
                 commands += _finished("", task, "failed", str(exc))
                 continue
-            self.book.dialing.add(task.id)
+            self.book.dialling(task)
             endpoint = rules.dial.format(number=task.number)
             self.dials[dial_id] = callback_dial.Dial(
                 dial_id, task, endpoint, rules.caller_id, rules.ring_seconds
