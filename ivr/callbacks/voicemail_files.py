@@ -12,6 +12,7 @@ from typing import Any
 
 from ivr.calls.commands import Note
 from ivr.logs import event
+from ivr.recordings.fetch import fetch_patiently
 from ivr.recordings.files import path_for, read_sidecar, write_sidecar
 
 log = logging.getLogger("ivr.voicemail")
@@ -52,14 +53,8 @@ class VoicemailKeeper:
         await asyncio.sleep(0)
         meta["task"] = self._tasks_by_call.pop(meta["call_id"], "")
         wav = path_for(self.folder, meta["name"], datetime.fromtimestamp(at, UTC))
-        error = ""
-        for delay in (0.0, *RETRY_DELAYS):
-            await asyncio.sleep(delay)
-            try:
-                size = await self.fetch(meta["name"], wav)
-            except Exception as exc:  # any failure is worth another try
-                error = str(exc)[:200]
-                continue
+        size, error = await fetch_patiently(self.fetch, meta["name"], wav, RETRY_DELAYS)
+        if size is not None:
             write_sidecar(wav, meta)
             event(log, f"{self.kind}.kept", call=meta["call_id"], path=str(wav), bytes=size)
             return

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import urllib.parse
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -103,3 +104,19 @@ def _refusal(status: int) -> str:
     if status == 404:
         return "Asterisk has no such recording (404)"
     return f"ARI answered HTTP {status}"
+
+
+async def fetch_patiently(
+    fetch: Callable[[str, Path], Awaitable[int]], name: str, dest: Path, delays: Sequence[float]
+) -> tuple[int | None, str]:
+    """Try `fetch` at once, then after each delay (Asterisk may still be closing the file):
+    the bytes copied, or None and the last error."""
+    error = ""
+    for delay in (0.0, *delays):
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            return await fetch(name, dest), ""
+        except Exception as exc:  # the fetch is injected; any failure is worth another try
+            error = str(exc)[:200]
+    return None, error

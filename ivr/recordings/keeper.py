@@ -13,6 +13,7 @@ from typing import Any
 
 from ivr.calls.commands import Note
 from ivr.logs import event
+from ivr.recordings.fetch import fetch_patiently
 from ivr.recordings.files import path_for, read_sidecar, write_sidecar
 
 log = logging.getLogger("ivr.recordings")
@@ -196,16 +197,7 @@ class RecordingKeeper:
         except ValueError:
             event(log, "recording.unsafe_call_id", logging.ERROR, call=call.call_id)
             return
-        size: int | None = None
-        error = ""
-        for delay in (0.0, *self.retry_delays):
-            if delay:
-                await asyncio.sleep(delay)
-            try:
-                size = await self.fetch(call.name, wav)
-                break
-            except Exception as exc:  # the fetch is injected; any failure is a retry
-                error = str(exc)[:200]
+        size, error = await fetch_patiently(self.fetch, call.name, wav, self.retry_delays)
         if size is None:
             # Asterisk still holds its copy in its spool; the log names it.
             event(log, "recording.fetch_failed", logging.ERROR, call=call.call_id,
