@@ -138,20 +138,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
+def _settings_with_logs(args: argparse.Namespace) -> Settings | None:
+    """The settings of --config with logging set up as they say; None (told why) when broken."""
     from ivr import logs
     from ivr.config import ConfigError, load_settings
-    from ivr.daemon import Daemon, load_desk, load_plans
-    from ivr.plan.errors import PlanError
-    from ivr.routing.events import RoutingError
-    from ivr.routing.roster import RosterError
 
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
         print(f"ivr: {exc}", file=sys.stderr)
-        return 1
+        return None
     logs.setup(settings.log.level, settings.log.format, settings.secrets())
+    return settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ivr.daemon import Daemon, load_desk, load_plans
+    from ivr.plan.errors import PlanError
+    from ivr.routing.events import RoutingError
+    from ivr.routing.roster import RosterError
+
+    settings = _settings_with_logs(args)
+    if settings is None:
+        return 1
     try:
         plans = load_plans(settings)
     except PlanError as exc:
@@ -327,16 +336,11 @@ def _prune_recordings(args: argparse.Namespace) -> int:
     import logging
     from datetime import UTC, datetime
 
-    from ivr import logs
-    from ivr.config import ConfigError, load_settings
     from ivr.recordings.prune import prune
 
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"ivr: {exc}", file=sys.stderr)
+    settings = _settings_with_logs(args)
+    if settings is None:
         return 1
-    logs.setup(settings.log.level, settings.log.format, settings.secrets())
     folder = settings.recordings.folder
     if not folder.is_dir():
         print(f"ivr recordings prune: no recordings folder at {folder}", file=sys.stderr)

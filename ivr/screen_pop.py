@@ -3,17 +3,11 @@ for the API, so nobody has to repeat themselves to the agent."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from typing import Any
 
-import aiohttp
-
 from ivr.calls.commands import Note
-from ivr.logs import event
-
-log = logging.getLogger("ivr.screen_pop")
+from ivr.webhook import Webhook
 
 
 class ScreenPops:
@@ -24,8 +18,7 @@ class ScreenPops:
         self.timeout = timeout
         self.latest: dict[str, dict[str, Any]] = {}
         self._calls_today: dict[tuple[str, str], int] = {}
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._hook = Webhook(url, "screen_pop", timeout) if url else None
 
     def record(self, note: Note, at: float) -> None:
         if note.kind == "arrived":
@@ -36,10 +29,8 @@ class ScreenPops:
         elif note.kind == "answered":
             pop = self._pop(note, at)
             self.latest[pop["agent"]] = pop
-            if self.url:
-                task = asyncio.get_running_loop().create_task(self._post(pop))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            if self._hook is not None:
+                self._hook.send(pop, note.call_id)
 
     def _pop(self, note: Note, at: float) -> dict[str, Any]:
         fields = note.fields
@@ -57,22 +48,7 @@ class ScreenPops:
             "previous_calls_today": max(0, today - 1),
         }
 
-    async def _post(self, pop: dict[str, Any]) -> None:
-        assert self.url is not None
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        try:
-            async with self._session.post(self.url, json=pop, allow_redirects=False) as reply:
-                if reply.status >= 300:
-                    event(log, "screen_pop.refused", logging.WARNING, status=reply.status,
-                          call=pop["call"])  # fmt: skip
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            event(log, "screen_pop.failed", logging.WARNING, call=pop["call"],
-                  error=type(exc).__name__)  # fmt: skip
-
     async def close(self) -> None:
         """Wait briefly for posts in flight, then close the HTTP session."""
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.timeout)
-        if self._session is not None:
-            await self._session.close()
+        if self._hook is not None:
+            await self._hook.close()

@@ -3,18 +3,12 @@ context, so a supervisor can call back while it still matters."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
-
 from ivr.calls.commands import Note
-from ivr.logs import event
-
-log = logging.getLogger("ivr.survey_alert")
+from ivr.webhook import Webhook
 
 CONTEXT = ("queue", "agent", "topic", "caller_number", "language", "wait")
 MAX_CALLS = 10_000  # calls whose context is remembered; a call that never ends can't leak memory
@@ -28,8 +22,7 @@ class SurveyAlerts:
         self.alert_at = dict(alert_at)
         self.timeout = timeout
         self._context: dict[str, dict[str, str]] = {}
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._hook = Webhook(url, "survey_alert", timeout)
 
     def record(self, note: Note, at: float) -> None:
         if note.kind == "answered":
@@ -41,9 +34,7 @@ class SurveyAlerts:
         elif note.kind == "survey_answer":
             alert = self._alert(note, at)
             if alert is not None:
-                task = asyncio.get_running_loop().create_task(self._post(alert))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._hook.send(alert, note.call_id, kind=alert["kind"], score=str(alert["score"]))
 
     def _alert(self, note: Note, at: float) -> dict[str, Any] | None:
         """The alert for a survey answer, or None when the score is fine (or unreadable)."""
@@ -66,24 +57,6 @@ class SurveyAlerts:
             "at": datetime.fromtimestamp(at, UTC).isoformat(),
         }
 
-    async def _post(self, alert: dict[str, Any]) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        try:
-            async with self._session.post(self.url, json=alert, allow_redirects=False) as reply:
-                if reply.status >= 300:
-                    event(log, "survey_alert.refused", logging.WARNING, status=reply.status,
-                          call=alert["call_id"])  # fmt: skip
-                    return
-            event(log, "survey_alert.sent", call=alert["call_id"], kind=alert["kind"],
-                  score=alert["score"])  # fmt: skip
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            event(log, "survey_alert.failed", logging.WARNING, call=alert["call_id"],
-                  error=type(exc).__name__)  # fmt: skip
-
     async def close(self) -> None:
         """Wait briefly for posts in flight, then close the HTTP session."""
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=self.timeout)
-        if self._session is not None:
-            await self._session.close()
+        await self._hook.close()

@@ -220,16 +220,8 @@ class Router:
         if caller.state is CallState.TALKING and caller.agent is not None:
             self._finish(caller, self._agents[caller.agent], now)
             return ()
-        stop = self._sorted(caller.ringing)
-        for agent_id in stop:
-            agent = self._agents[agent_id]
-            agent.ringing.discard(call_id)
-            self._refresh(agent)
-        if caller.state is CallState.WAITING:
-            self._waitlist.remove(caller)
         self._queues[caller.queue].abandoned += 1
-        self._forget(caller)
-        return stop
+        return self._let_go(caller)
 
     def withdraw(self, call_id: str, now: float) -> tuple[str, ...]:
         """Take a waiting caller out to another destination (an overflow step's node): not an
@@ -238,14 +230,18 @@ class Router:
         caller = self._calls.get(call_id)
         if caller is None or caller.state is CallState.TALKING:
             return ()
+        self._queues[caller.queue].exited += 1
+        return self._let_go(caller)
+
+    def _let_go(self, caller: Caller) -> tuple[str, ...]:
+        """Forget a caller not answered yet; the agents whose ringing must stop."""
         stop = self._sorted(caller.ringing)
         for agent_id in stop:
             agent = self._agents[agent_id]
-            agent.ringing.discard(call_id)
+            agent.ringing.discard(caller.call_id)
             self._refresh(agent)
         if caller.state is CallState.WAITING:
             self._waitlist.remove(caller)
-        self._queues[caller.queue].exited += 1
         self._forget(caller)
         return stop
 
