@@ -11,11 +11,11 @@ import tracemalloc
 from pathlib import Path
 
 from ivr.calls.commands import Note
-from ivr.calls.driver import CallDriver
-from ivr.calls.switchboard import Switchboard
 from ivr.clock import VirtualClock
-from ivr.pbx.sim import SimPbx
+from ivr.pbx.sim.pbx import SimPbx
 from ivr.plan.load import load_book
+from ivr.switchboard.driver import CallDriver
+from ivr.switchboard.switchboard import Switchboard
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS = 10_000

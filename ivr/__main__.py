@@ -2,6 +2,6 @@
 
 import sys
 
-from ivr.cli import main
+from ivr.cli.main import main
 
 sys.exit(main())

@@ -17,39 +17,39 @@ import aiohttp
 from aiohttp import web
 
 from ivr import __version__
-from ivr.api import make_app
-from ivr.backend import HttpLookups
-from ivr.call_metrics import MetricsSink, export_desk
 from ivr.callbacks.book import DAY, CallbackBook, CallbackRules, Refusal
 from ivr.callbacks.task import CallbackTask
-from ivr.callbacks.voicemail_files import VoicemailKeeper, list_voicemails
-from ivr.calls.agents import AgentPresence, AgentRequest
-from ivr.calls.desk import Desk, queue_specs, snapshot
-from ivr.calls.driver import CallDriver, NoteSink
 from ivr.calls.events import RecordingControl
-from ivr.calls.switchboard import Switchboard
+from ivr.calls.legs import AgentPresence, AgentRequest
 from ivr.clock import SystemClock
 from ivr.config import Settings
-from ivr.journal import Journal, LogSink
+from ivr.http.app import make_app
+from ivr.http.recordings import RecordingAccess
+from ivr.journal.fanout import Journal, LogSink
+from ivr.journal.metrics import Metrics
+from ivr.journal.metrics_sink import MetricsSink, export_desk
+from ivr.journal.screen_pop import ScreenPops
+from ivr.journal.survey_alert import SurveyAlerts
 from ivr.logs import event
-from ivr.metrics import Metrics
-from ivr.pbx.ami import AmiLink
-from ivr.pbx.ami_publish import CallSummaryPublisher
-from ivr.pbx.ari import AriPbx
+from ivr.lookups.http import HttpLookups
+from ivr.pbx.ami.link import AmiLink
+from ivr.pbx.ami.publish import CallSummaryPublisher
+from ivr.pbx.ari.pbx import AriPbx
 from ivr.plan.errors import PlanError
 from ivr.plan.load import load_book, plan_files
 from ivr.plan.plan import PlanBook
+from ivr.plan.queues import QueueSpec
 from ivr.plan.watch import fingerprint
 from ivr.recordings.fetch import fetch_stored
 from ivr.recordings.keeper import RecordingKeeper
 from ivr.recordings.prune import prune
-from ivr.recordings.qa_api import RecordingAccess
-from ivr.routing.events import RoutingError
-from ivr.routing.queues import QueueSpec
+from ivr.recordings.voicemail import VoicemailKeeper, list_voicemails
+from ivr.routing.desk import Desk, queue_specs, snapshot
+from ivr.routing.results import RoutingError
 from ivr.routing.roster import Roster, RosterError, load_roster
-from ivr.screen_pop import ScreenPops
-from ivr.store.sink import JournalSink, open_callbacks, open_journal
-from ivr.survey_alert import SurveyAlerts
+from ivr.store.open import JournalSink, open_callbacks, open_journal
+from ivr.switchboard.driver import CallDriver, NoteSink
+from ivr.switchboard.switchboard import Switchboard
 
 log = logging.getLogger("ivr.daemon")
 prune_log = logging.getLogger("ivr.recordings")

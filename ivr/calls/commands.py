@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ivr.calls.agents import LegCommand
+from ivr.calls.legs import LegCommand
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.calls.agents import (
+from ivr.calls.legs import (
     AgentAnswered,
     AgentLegEnded,
     AgentPresence,

@@ -5,9 +5,9 @@ The call is short: answer, change the agent's state, confirm with a prompt, hang
 
 from __future__ import annotations
 
-from ivr.calls.agents import AgentAction, AgentRequest, FeatureCode
 from ivr.calls.commands import Answer, Command, HangUp, Note, Play
-from ivr.calls.desk import Desk
+from ivr.calls.legs import AgentAction, AgentRequest, FeatureCode
+from ivr.routing.desk import Desk
 
 CODES: dict[str, tuple[AgentAction, str]] = {
     "*21": ("sign-in", "sound:agent-loginok"),

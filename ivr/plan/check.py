@@ -38,8 +38,8 @@ from ivr.plan.model import (
     prompt_lists,
 )
 from ivr.plan.plan import Plan
+from ivr.plan.queues import QueueSpec
 from ivr.plan.source import Source
-from ivr.routing.queues import QueueSpec
 
 # Node kinds that end the plan's part of the call (the rest of the journey is the PBX's).
 TERMINALS = (HangupNode, QueueNode, TransferNode, VoicemailNode, CallbackNode, SurveyNode)

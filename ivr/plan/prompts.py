@@ -97,7 +97,7 @@ def spoken(spec: PlanSpec) -> Iterator[tuple[str, str]]:
 
 
 def _announcements(recording: object) -> list[str]:
-    from ivr.recordings.policy import RecordingPolicy  # here: the policy module imports plans
+    from ivr.plan.recording import RecordingPolicy  # here: the policy module imports plans
 
     try:
         policy = RecordingPolicy.model_validate(recording) if recording is not None else None

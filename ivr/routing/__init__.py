@@ -5,8 +5,8 @@ answers with offers and exits; adapters (ARI, AMI, the simulator) carry them out
 """
 
 from ivr.routing.agents import AgentState, AgentView
-from ivr.routing.events import Answer, Exit, Offer, QueueStats, RingFailure, RoutingError
-from ivr.routing.queues import CallState, QueueSpec
+from ivr.routing.queues import CallState
+from ivr.routing.results import Answer, Exit, Offer, QueueStats, RingFailure, RoutingError
 from ivr.routing.roster import Roster, RosterError, load_roster, parse_roster
 from ivr.routing.router import Router
 from ivr.routing.skills import Requirement
@@ -18,7 +18,6 @@ __all__ = [
     "CallState",
     "Exit",
     "Offer",
-    "QueueSpec",
     "QueueStats",
     "Requirement",
     "RingFailure",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ivr.routing.queues import QueueSpec
+from ivr.plan.queues import QueueSpec
 from ivr.routing.roster import Roster
 from ivr.routing.skills import Requirement
 

@@ -31,20 +31,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ivr.plan.errors import Problem
+from ivr.plan.queues import MAX_LEVEL, MIN_LEVEL, TEAM_NAME, Level, SkillName, TeamName
+from ivr.plan.recording import RecordingPolicy
 from ivr.plan.source import Source, SourceError, parse, yaml_files
-from ivr.recordings.policy import RecordingPolicy
-from ivr.routing.skills import MAX_LEVEL, MIN_LEVEL, Level, SkillName
 from ivr.schedule import Schedule, ScheduleSpec
 
 AGENT_ID = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
-TEAM_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
 # TECH/resource: no spaces, commas or '&' (those would smuggle dial options or extra targets).
 ENDPOINT = r"^[A-Z][A-Za-z0-9]{1,9}/[A-Za-z0-9_.-]+$"
 DIAL = r"^[A-Z][A-Za-z0-9]{1,9}/[A-Za-z0-9_.@:+*#-]+(/[A-Za-z0-9_.@:+*#-]+)*$"
 DISPLAY_NAME = r"^[^\x00-\x1f\x7f]+$"
 
 AgentId = Annotated[str, Field(pattern=AGENT_ID)]
-TeamName = Annotated[str, Field(pattern=TEAM_NAME)]
 
 
 class _Model(BaseModel):

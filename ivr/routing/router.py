@@ -37,11 +37,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from heapq import heapify, heappop, heappush
 
+from ivr.plan.queues import QueueSpec
 from ivr.routing import strategies
 from ivr.routing.agents import TRUNK_PREFIX, AgentRecord, AgentState, AgentView
-from ivr.routing.events import Answer, Exit, Offer, QueueStats, RingFailure, RoutingError
 from ivr.routing.pool import AgentPool
-from ivr.routing.queues import Caller, CallState, HandleTimes, Key, QueueSpec, QueueState
+from ivr.routing.queues import Caller, CallState, HandleTimes, Key, QueueState
+from ivr.routing.results import Answer, Exit, Offer, QueueStats, RingFailure, RoutingError
 from ivr.routing.roster import Roster, TeamSpec
 from ivr.routing.skills import Requirement, WidenError
 from ivr.routing.waitlist import NO_SKILL, WaitList

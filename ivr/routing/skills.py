@@ -9,16 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated
 
-from pydantic import Field
-
-SKILL_PATTERN = r"^[a-z][a-z0-9_]*(:[a-z0-9_-]+)?$"
-MIN_LEVEL = 1
-MAX_LEVEL = 10
-
-SkillName = Annotated[str, Field(pattern=SKILL_PATTERN, max_length=40)]
-Level = Annotated[int, Field(ge=MIN_LEVEL, le=MAX_LEVEL, strict=True)]
+from ivr.plan.queues import MIN_LEVEL
 
 
 class WidenError(ValueError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ivr.plan.queues import Strategy
 from ivr.routing.agents import AgentRecord
-from ivr.routing.queues import Strategy
 from ivr.routing.skills import Requirement
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import yaml
 
+from ivr.journal.metrics import QUEUE_WAIT_BUCKETS
 from ivr.lab.prometheus import Sample, value
-from ivr.metrics import QUEUE_WAIT_BUCKETS
-from ivr.reports import CallRecord
+from ivr.reports.report import CallRecord
 from ivr.store.port import Entry
 from tests.unit.test_grafana_dashboard import RECORDING, dashboard_panels, metric_names
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.lab.agents import AgentScript, LabAgent
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
+from ivr.lab.softphones import AgentScript, LabAgent
 from tests.integration.lab import AriWatch, DaemonProcess, sip_call
 
 PLAN = REPO / "tests" / "dialplans" / "coverage" / "coverage.yaml.in"

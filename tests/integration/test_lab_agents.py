@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ivr.lab.agents import AgentEvent, AgentScript, LabAgent
 from ivr.lab.paths import LabPaths
+from ivr.lab.softphones import AgentEvent, AgentScript, LabAgent
 from tests.integration.lab import ARI, AriWatch, Event
 
 # Timing slack for SIP round trips and the 20 ms log tail on loopback.

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 import yaml
 
-from ivr import reports
-from ivr.lab.agents import AgentScript, LabAgent
+from ivr.journal.metrics import QUEUE_WAIT_BUCKETS, TALK_BUCKETS
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.prometheus import LabPrometheus, Sample, has_data, value
 from ivr.lab.sipp import CallScript
-from ivr.metrics import QUEUE_WAIT_BUCKETS, TALK_BUCKETS
+from ivr.lab.softphones import AgentScript, LabAgent
+from ivr.reports import report as reports
 from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteJournal
 from tests.integration import prometheus as expect

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from ivr.lab.agents import AgentScript, LabAgent
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
+from ivr.lab.softphones import AgentScript, LabAgent
 from tests.integration.lab import AriWatch, DaemonProcess, free_tcp_port, sip_call
 
 SUPERVISOR = "qa-" + "x" * 20

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from ivr.backend_sim import SimBackend
 from ivr.calls.commands import Note
-from ivr.calls.driver import CallDriver
 from ivr.calls.events import Caller
-from ivr.calls.switchboard import Switchboard
 from ivr.clock import VirtualClock
-from ivr.pbx.sim import SimCall, SimPbx
+from ivr.lookups.sim import SimBackend
+from ivr.pbx.sim.pbx import SimCall, SimPbx
 from ivr.plan.load import load_book, parse_plan
 from ivr.plan.plan import PlanBook
+from ivr.switchboard.driver import CallDriver
+from ivr.switchboard.switchboard import Switchboard
 
 ROOT = Path(__file__).resolve().parents[2]
 

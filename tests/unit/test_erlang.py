@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.forecast import (
+from ivr.reports.erlang import (
     agents_needed,
     agents_needed_with_abandonment,
     average_speed_of_answer,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ivr.metrics import Metrics
+from ivr.journal.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "config" / "grafana" / "dashboards" / "shop-ivr.json"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from ivr.metrics import QUEUE_WAIT_BUCKETS, WAIT_OUTCOMES, Metrics
+from ivr.journal.metrics import QUEUE_WAIT_BUCKETS, WAIT_OUTCOMES, Metrics
 
 # attribute -> (sample name as exposed, label names)
 EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {

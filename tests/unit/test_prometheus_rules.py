@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ivr.metrics import Metrics
+from ivr.journal.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 PROM_DIR = ROOT / "config" / "prometheus"

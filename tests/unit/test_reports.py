@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ivr import reports
-from ivr.cli import main
+from ivr.cli.main import main
+from ivr.reports import report as reports
 from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteJournal
 from tests.unit import test_staffing as generated

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr import forecast, staffing
-from ivr.cli import main
+from ivr.cli.main import main
+from ivr.reports import erlang as forecast
+from ivr.reports import staffing
 from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteJournal
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ivr.calls.events import CallArrived, Caller, CallHungUp, DigitPressed, PromptFinished
-from ivr.pbx.ari_events import in_app, translate
+from ivr.pbx.ari.events import in_app, translate
 
 
 def channel(**extra: object) -> dict[str, object]:

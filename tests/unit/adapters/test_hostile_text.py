@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ivr.calls.caller_id import safe_name, safe_number
 from ivr.logs import KeyValueFormatter, _Redactor
-from ivr.pbx.ami import action, header_value
+from ivr.pbx.ami.link import action, header_value
 
 HOSTILE = "Evil\r\nVariable: GLOBAL(PWNED)=1\r\n" + "A" * 4096
 

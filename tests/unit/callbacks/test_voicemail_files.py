@@ -6,9 +6,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ivr.callbacks.voicemail_files import VoicemailKeeper, list_voicemails
 from ivr.calls.commands import Note
 from ivr.recordings.prune import prune
+from ivr.recordings.voicemail import VoicemailKeeper, list_voicemails
 
 AT = datetime(2026, 11, 23, 21, 5, tzinfo=UTC).timestamp()
 

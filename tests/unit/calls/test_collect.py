@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ivr.calls.call import Call
-from ivr.pbx.sim import SimCall
+from ivr.pbx.sim.pbx import SimCall
 from tests.unit.conftest import World, book, make_world
 
 PLAN = """

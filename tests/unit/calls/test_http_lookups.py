@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from ivr.backend import HttpLookups
 from ivr.calls.commands import Lookup
 from ivr.calls.events import LookupDone
+from ivr.lookups.http import HttpLookups
 
 
 async def orders(request: web.Request) -> web.Response:

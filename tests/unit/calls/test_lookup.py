@@ -6,7 +6,7 @@ from __future__ import annotations
 from ivr.calls.call import Call
 from ivr.calls.commands import Lookup
 from ivr.calls.events import Caller
-from ivr.pbx.sim import SimCall
+from ivr.pbx.sim.pbx import SimCall
 from tests.unit.conftest import World, book, make_world
 
 URL = "http://backend.test/orders"

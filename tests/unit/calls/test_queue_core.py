@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.calls.agents import AgentRequest, RingAgent
-from ivr.calls.desk import Desk, queue_specs
+from ivr.calls.legs import AgentRequest, RingAgent
+from ivr.routing.desk import Desk, queue_specs
 from ivr.routing.roster import parse_roster
 from tests.unit.conftest import World, book, make_world
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.calls.agents import AgentAnswered, AgentLegEnded, AgentRequest, Bridge, RingAgent
 from ivr.calls.commands import MuteRecording, StartRecording
-from ivr.calls.desk import Desk, queue_specs
 from ivr.calls.events import Caller, RecordingControl
+from ivr.calls.legs import AgentAnswered, AgentLegEnded, AgentRequest, Bridge, RingAgent
+from ivr.routing.desk import Desk, queue_specs
 from ivr.routing.roster import parse_roster
 from tests.unit.conftest import World, book, make_world
 

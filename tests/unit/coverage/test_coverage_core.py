@@ -9,20 +9,20 @@ from zoneinfo import ZoneInfo
 
 from ivr.callbacks.book import CallbackBook, CallbackRules, Refusal
 from ivr.callbacks.task import CallbackTask
-from ivr.calls.agents import (
+from ivr.calls.events import Caller
+from ivr.calls.legs import (
     AgentAnswered,
     AgentLegEnded,
     AgentRequest,
     BridgeLegs,
     RingAgent,
 )
-from ivr.calls.desk import Desk, queue_specs, snapshot
-from ivr.calls.driver import CallDriver
-from ivr.calls.events import Caller
-from ivr.calls.switchboard import Switchboard
 from ivr.clock import VirtualClock
-from ivr.pbx.sim import SimPbx
+from ivr.pbx.sim.pbx import SimPbx
+from ivr.routing.desk import Desk, queue_specs, snapshot
 from ivr.routing.roster import parse_roster
+from ivr.switchboard.driver import CallDriver
+from ivr.switchboard.switchboard import Switchboard
 from tests.unit.conftest import Notes, World, book
 
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.cli import main
+from ivr.cli.main import main
 from ivr.plan.errors import PlanError
 from ivr.plan.load import FIELD_NAMES, parse_plan
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import main
+from ivr.cli.main import main
 from ivr.plan.load import load_plan
 from ivr.plan.prompts import slug, spoken
 from ivr.plan.schema import plan_schema, schema_text

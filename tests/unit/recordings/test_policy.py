@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ivr.recordings.policy import (
+from ivr.plan.recording import (
     DEFAULT_ANNOUNCE,
     NOT_RECORDED,
     RecordingPolicy,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.cli import main
+from ivr.cli.main import main
 from ivr.recordings.files import path_for, write_sidecar
 from ivr.recordings.prune import prune
 

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestServer
 
-from ivr.api import make_app
-from ivr.metrics import Metrics
+from ivr.http.app import make_app
+from ivr.http.recordings import RecordingAccess
+from ivr.journal.metrics import Metrics
 from ivr.recordings.files import path_for, write_sidecar
-from ivr.recordings.qa_api import RecordingAccess
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 ALICE = "alice-supervisor-token-0001"

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ivr.calls.commands import Note
-from ivr.survey_alert import SurveyAlerts
+from ivr.journal.survey_alert import SurveyAlerts
 
 AT = 1_790_000_000.0
 THRESHOLDS = {"csat": 2, "nps": 6}

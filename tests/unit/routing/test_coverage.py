@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ivr.plan.queues import QueueSpec
 from ivr.routing.coverage import unserved_queues
-from ivr.routing.queues import QueueSpec
 from ivr.routing.roster import parse_roster
 
 ROSTER = """

@@ -29,7 +29,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ivr.routing import AgentState, CallState, QueueSpec, Requirement, Roster, Router, RoutingError
+from ivr.plan.queues import QueueSpec
+from ivr.routing import AgentState, CallState, Requirement, Roster, Router, RoutingError
 from ivr.routing.roster import AgentSpec, TeamSpec, TrunkSpec
 
 SKILLS = ("x", "y", "z")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ivr.routing import QueueSpec, RosterError, load_roster, parse_roster
+from ivr.plan.queues import QueueSpec
+from ivr.routing import RosterError, load_roster, parse_roster
 
 ROOT = Path(__file__).resolve().parents[3]
 

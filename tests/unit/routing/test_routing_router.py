@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from ivr.plan.queues import QueueSpec
 from ivr.routing import (
     AgentState,
     CallState,
     Exit,
-    QueueSpec,
     Requirement,
     Roster,
     Router,

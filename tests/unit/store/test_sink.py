@@ -6,9 +6,9 @@ from pathlib import Path
 
 from ivr.calls.commands import Note
 from ivr.config import load_settings
+from ivr.store.open import JournalSink, open_journal
 from ivr.store.port import Entry
 from ivr.store.redis import RedisJournal
-from ivr.store.sink import JournalSink, open_journal
 from ivr.store.sqlite import SqliteJournal
 
 DAY = 86400.0

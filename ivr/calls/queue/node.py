@@ -1,0 +1,281 @@
+"""The queue node: a caller waits with music, agents are rung by the router's offers, the
+first to answer is bridged; announcements of position and wait come every N seconds."""
+
+from __future__ import annotations
+
+from ivr.calls.call import Call
+from ivr.calls.commands import CancelTimer, Command, HangUp
+from ivr.calls.events import (
+    CallEvent,
+    DigitPressed,
+    PromptFinished,
+    RecordingControl,
+    TimerFired,
+)
+from ivr.calls.legs import (
+    AgentAnswered,
+    AgentLegEnded,
+    Bridge,
+    CloseBridge,
+    DropLeg,
+    RingAgent,
+    StartMusic,
+    StopMusic,
+)
+from ivr.calls.queue import overflow, recording
+from ivr.calls.queue.wait import QueueWait
+from ivr.calls.step import Step
+from ivr.plan.model import QueueNode
+from ivr.routing.agents import TRUNK_PREFIX
+from ivr.routing.results import Exit, Offer
+from ivr.routing.router import Router
+
+__all__ = ["QueueWait", "exit_queue", "handle", "join", "leave", "resume", "ring"]
+
+# Stock Asterisk sounds for the periodic announcement.
+YOU_ARE_NEXT = "sound:queue-youarenext"
+THERE_ARE = "sound:queue-thereare"
+CALLS_WAITING = "sound:queue-callswaiting"
+HOLD_TIME = "sound:queue-holdtime"
+MINUTES = "sound:queue-minutes"
+LESS_THAN = "sound:queue-less-than"
+
+
+def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
+    """Put the caller in the node's queue: its prompt (if any), then music on hold; straight
+    to the queue's exit when it is full."""
+    exit_ = router.enqueue(call.id, node.queue, now, node.priority)
+    if exit_ is not None:
+        note = call.note("queue_full", queue=node.queue)
+        return Step([note], goto=exit_.node or None, hang_up=not exit_.node, outcome="failed")
+    spec = router.queue_spec(node.queue)
+    wait = QueueWait(
+        node.queue,
+        now,
+        "default",
+        spec.announce_every,
+        spec.sla_seconds,
+        node.callback,
+        node.callback_key,
+        tuple(node.callback_offer),
+        # With an offer_callback step the key works once that step has offered it.
+        callback_open=not any(step.offer_callback for step in spec.overflow),
+        steps=tuple(spec.overflow),
+        survey=node.survey,
+    )
+    call.step = wait
+    call.queue_joined_at = now
+    commands: list[Command] = [
+        call.note("queue_join", queue=node.queue, priority=str(node.priority)),
+    ]
+    if node.prompt:
+        # Music starts when the prompt ends (see handle: PromptFinished).
+        commands += call.play(node.prompt)
+    else:
+        commands.append(StartMusic(call.id, wait.music))
+        if wait.announce_every:
+            commands.append(call.start_timer(wait.announce_every))
+    steps = overflow.check(call, router, wait, now)
+    return Step(commands + steps.commands, goto=steps.goto)
+
+
+def resume(call: Call) -> Step:
+    """After the PBX link came back: the caller is still held; give them their music again."""
+    wait = _wait(call)
+    if wait.agent_leg is not None:
+        return Step()
+    return Step([StartMusic(call.id, wait.music)])
+
+
+def ring(call: Call, offer: Offer, caller_id: str) -> list[Command]:
+    """Ring the agents of one offer for this caller."""
+    wait = _wait(call)
+    commands: list[Command] = []
+    for agent_id, endpoint in zip(offer.agent_ids, offer.endpoints, strict=True):
+        leg = call.new_leg()
+        wait.legs[leg] = agent_id
+        commands.append(call.note("ring", queue=wait.queue, agent=agent_id, leg=leg))
+        commands.append(RingAgent(call.id, leg, agent_id, endpoint, caller_id, offer.ring_timeout))
+    return commands
+
+
+def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
+    """React to an agent's answer or hang-up, a failed ring, or the announcement timer."""
+    wait = _wait(call)
+    match event:
+        case AgentAnswered(leg_id=leg):
+            return _answered(call, router, wait, leg, now)
+        case AgentLegEnded(leg_id=leg, cause=cause) if leg == wait.agent_leg:
+            agent = wait.agent or ""
+            router.call_ended(agent, now, call.id)
+            wait.agent_gone = True  # the caller's own hang-up that follows is no second talk
+            talk = now - (wait.answered_at or now)
+            note = call.note("agent_hung_up", queue=wait.queue, agent=agent, talk=f"{talk:.1f}")
+            commands: list[Command] = [note, *recording.finish(call, wait)]
+            if wait.survey is not None:
+                # The caller stays on the line for the survey, out of the bridge.
+                return Step([*commands, *call.stop_playback(), CloseBridge(call.id)],
+                            goto=wait.survey)  # fmt: skip
+            return Step([*commands, HangUp(call.id)])
+        case RecordingControl(pause=pause):
+            return Step(recording.control(call, wait, pause))
+        case AgentLegEnded(leg_id=leg, cause=cause):
+            agent = wait.legs.pop(leg, "")
+            if not agent or cause == "hangup":
+                return Step()  # a leg we dropped ourselves (too late, or ring-all's others)
+            router.ring_failed(call.id, agent, now, cause)
+            return Step([call.note("ring_failed", queue=wait.queue, agent=agent, cause=cause)])
+        case TimerFired(timer_id=overflow.TIMER):
+            return overflow.check(call, router, wait, now)
+        case TimerFired(timer_id=timer) if timer == call.timer and wait.agent_leg is None:
+            call.timer = None
+            media = _announcement(call, router, now)
+            if wait.callback and wait.callback_open:
+                media += list(wait.callback_offer)
+            return Step([StopMusic(call.id), *call.play(media)])
+        case DigitPressed(digit=digit) if (
+            wait.callback
+            and wait.callback_open
+            and digit == wait.callback_key
+            and wait.agent_leg is None
+        ):
+            # Keep the caller's place as a call back instead of a wait on the line.
+            commands = _drop_rings(call, router, wait, now)
+            commands += [StopMusic(call.id), *call.stop_playback(), *call.cancel_timer()]
+            commands.append(CancelTimer(call.id, overflow.TIMER))
+            waited, sla = _seconds(wait, now), f"{wait.sla_seconds:g}"
+            commands.append(call.note("queue_callback", queue=wait.queue, wait=waited, sla=sla))
+            return Step(commands, goto=wait.callback)
+        case PromptFinished(playback_id=playback) if playback == call.playback:
+            call.playback = None
+            if wait.connecting and wait.agent_leg is not None:
+                wait.connecting = False
+                return Step(recording.connect(call, wait))
+            if wait.agent_leg is not None:
+                return Step()
+            music: list[Command] = [StartMusic(call.id, wait.music)]
+            if wait.announce_every:
+                music.append(call.start_timer(wait.announce_every))
+            return Step(music)
+    return Step()
+
+
+def leave(call: Call, router: Router, now: float) -> list[Command]:
+    """The caller hung up: stop every ringing phone (or the agent's leg) and count the abandon."""
+    wait = _wait(call)
+    if wait.agent_gone:
+        return []
+    talking = wait.agent_leg is not None
+    stop = router.abandon(call.id, now)
+    commands: list[Command] = []
+    if talking and wait.agent_leg:
+        talk = now - (wait.answered_at or now)
+        agent = wait.agent or ""
+        commands.append(
+            call.note("caller_hung_up", queue=wait.queue, agent=agent, talk=f"{talk:.1f}")
+        )
+        commands.append(DropLeg(call.id, wait.agent_leg))
+        return commands + recording.finish(call, wait)
+    commands += [DropLeg(call.id, leg) for leg, agent in wait.legs.items() if agent in stop]
+    call.outcome = "abandoned"
+    commands.append(
+        call.note(
+            "queue_abandoned",
+            queue=wait.queue,
+            wait=_seconds(wait, now),
+            sla=f"{wait.sla_seconds:g}",
+        )
+    )
+    return commands
+
+
+def _drop_rings(call: Call, router: Router, wait: QueueWait, now: float) -> list[Command]:
+    stop = router.abandon(call.id, now)
+    return [DropLeg(call.id, leg) for leg, agent in wait.legs.items() if agent in stop]
+
+
+def exit_queue(call: Call, exit_: Exit, now: float) -> Step:
+    """The caller waited past max_wait: leave with the music off, for the queue's exit node."""
+    wait = _wait(call)
+    commands: list[Command] = [StopMusic(call.id)]
+    commands.append(
+        call.note(
+            "queue_exit",
+            queue=exit_.queue,
+            reason=exit_.reason,
+            wait=_seconds(wait, now),
+            sla=f"{wait.sla_seconds:g}",
+        )
+    )
+    return Step(commands, goto=exit_.node or None, hang_up=not exit_.node)
+
+
+def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float) -> Step:
+    agent = wait.legs.get(leg)
+    if agent is None:
+        return Step([DropLeg(call.id, leg)])
+    answer = router.ring_answered(call.id, agent, now)
+    if not answer.accepted:
+        return Step([DropLeg(call.id, leg)])
+    commands: list[Command] = [
+        DropLeg(call.id, other) for other, who in wait.legs.items() if who in answer.stop_ringing
+    ]
+    commands += call.stop_playback() + call.cancel_timer()
+    commands.append(CancelTimer(call.id, overflow.TIMER))
+    wait.agent_leg = leg
+    wait.answered_at = now
+    # The partner's own PBX took the call: it left our agents for good.
+    call.outcome = "overflowed_external" if agent.startswith(TRUNK_PREFIX) else "answered"
+    team = wait.team = router.agent(agent).team
+    policy = recording.policy(router, wait.queue, team, call.id)
+    commands.append(StopMusic(call.id))
+    if policy is not None:
+        # Callers hear that the call may be recorded before anyone speaks; the agent waits
+        # with music meanwhile.
+        wait.recording = policy
+        wait.connecting = True
+        commands += [StartMusic(leg), *call.play(list(policy.announce))]
+    else:
+        commands.append(Bridge(call.id, leg))
+    commands += [
+        call.note(
+            "answered",
+            queue=wait.queue,
+            agent=agent,
+            team=team,
+            wait=_seconds(wait, now),
+            sla=f"{wait.sla_seconds:g}",
+            # What the agent should know before saying hello (the screen pop).
+            topic=call.tags[-1] if call.tags else "",
+            language=call.language,
+            caller_number=call.caller.number,
+            **{f"var_{name}": value for name, value in call.vars.items()},
+        ),
+    ]
+    return Step(commands)
+
+
+def _announcement(call: Call, router: Router, now: float) -> list[str]:
+    position = router.position(call.id) or 1
+    if position == 1:
+        media = [YOU_ARE_NEXT]
+    else:
+        media = [THERE_ARE, f"sound:digits/{min(position - 1, 20)}", CALLS_WAITING]
+    estimate = router.estimated_wait(call.id, now)
+    if estimate is not None:
+        minutes = max(1, round(estimate / 60))
+        media += (
+            [HOLD_TIME, LESS_THAN, f"sound:digits/{min(minutes, 20)}", MINUTES]
+            if (minutes <= 1)
+            else [HOLD_TIME, f"sound:digits/{min(minutes, 20)}", MINUTES]
+        )
+    return media
+
+
+def _seconds(wait: QueueWait, now: float) -> str:
+    return f"{now - wait.joined_at:.1f}"
+
+
+def _wait(call: Call) -> QueueWait:
+    assert isinstance(call.step, QueueWait)
+    return call.step

@@ -1,0 +1,77 @@
+"""Journal notes and the routing desk turned into Prometheus metrics (bounded labels only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivr.calls.commands import Note
+from ivr.journal.metrics import CALLBACK_OUTCOMES, SURVEY_KINDS, Metrics
+
+# The router's agent states, in the metric's words (AGENT_STATES in ivr.journal.metrics).
+AGENT_STATE = {
+    "signed_out": "offline",
+    "off_duty": "offline",
+    "available": "available",
+    "ringing": "ringing",
+    "on_call": "busy",
+    "wrap_up": "wrapup",
+    "paused": "paused",
+}
+
+
+class MetricsSink:
+    """Counts calls by plan and outcome, live calls, menu choices, queue waits and talk time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def record(self, note: Note, at: float) -> None:
+        fields = note.fields
+        metrics = self.metrics
+        match note.kind:
+            case "arrived":
+                metrics.active_calls.inc()
+            case "ended":
+                metrics.active_calls.dec()
+                metrics.calls.labels(plan=fields["plan"], outcome=fields["outcome"]).inc()
+            case "menu_choice":
+                metrics.menu_selections.labels(
+                    plan=fields["plan"], node=fields["node"], option=fields["option"]
+                ).inc()
+            case "tag":
+                metrics.calls_by_topic.labels(plan=fields["plan"], topic=fields["tag"]).inc()
+            case "answered" | "queue_abandoned" | "queue_exit" | "queue_callback":
+                outcome = {
+                    "answered": "answered",
+                    "queue_abandoned": "abandoned",
+                    "queue_callback": "callback",
+                }.get(note.kind, "overflowed")
+                metrics.observe_wait(
+                    fields["queue"], outcome, float(fields["wait"]), float(fields["sla"])
+                )
+            case "overflow":
+                metrics.overflow.labels(queue=fields["queue"], step=fields["step"]).inc()
+            case "callback_requested":
+                metrics.callbacks.labels(outcome="requested").inc()
+            case "callback_finished" if fields.get("outcome") in CALLBACK_OUTCOMES:
+                metrics.callbacks.labels(outcome=fields["outcome"]).inc()
+            case "survey_answer" if fields.get("kind") in SURVEY_KINDS:
+                metrics.survey_score.labels(kind=fields["kind"]).observe(float(fields["score"]))
+            case "agent_hung_up" | "caller_hung_up":
+                metrics.talk.labels(queue=fields["queue"]).observe(float(fields["talk"]))
+
+
+def export_desk(metrics: Metrics, snapshot: dict[str, Any]) -> None:
+    """Set the gauges of agents by team and state, and of callers waiting per queue."""
+    counts: dict[tuple[str, str], int] = {}
+    for agent in snapshot["agents"]:
+        key = (agent["team"], AGENT_STATE.get(agent["state"], "offline"))
+        counts[key] = counts.get(key, 0) + 1
+    teams = {agent["team"] for agent in snapshot["agents"]}
+    for team in teams:
+        for state in AGENT_STATE.values():
+            metrics.agents.labels(team=team, state=state).set(counts.get((team, state), 0))
+    for queue in snapshot["queues"]:
+        metrics.queue_callers.labels(queue=queue["queue"]).set(queue["waiting"] + queue["ringing"])
+        metrics.queue_longest_wait.labels(queue=queue["queue"]).set(queue["longest_wait"])
+        metrics.queue_open.labels(queue=queue["queue"]).set(1 if queue.get("open", True) else 0)

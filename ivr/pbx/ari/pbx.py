@@ -1,0 +1,378 @@
+"""The PBX port over ARI: REST requests (aioari) for commands, the event WebSocket for events.
+
+aioari's own `run()` gives no moment at which the WebSocket is known to be up, which /healthz
+needs, so this adapter opens the socket through aioari's swagger client and reads it itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aioari
+import aiohttp
+from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
+
+from ivr.calls.commands import (
+    Answer,
+    ContinueInDialplan,
+    HangUp,
+    MuteRecording,
+    PbxCommand,
+    Play,
+    RecordMessage,
+    StartRecording,
+    StopPlayback,
+    Transfer,
+)
+from ivr.calls.events import (
+    CallArrived,
+    CallEvent,
+    CallHungUp,
+    CallResumed,
+    PromptFinished,
+    RecordingDone,
+    TransferFailed,
+)
+from ivr.calls.legs import (
+    AgentLegEnded,
+    Bridge,
+    BridgeLegs,
+    CloseBridge,
+    DropLeg,
+    LegCommand,
+    LegEvent,
+    RingAgent,
+    StartMusic,
+    StopMusic,
+)
+from ivr.config import AriSettings, ReconnectSettings
+from ivr.logs import event
+from ivr.pbx.ari.events import AGENT_LEG, TRANSFER_LEG, in_app, translate
+from ivr.pbx.backoff import Backoff
+from ivr.pbx.port import EventSink
+
+log = logging.getLogger("ivr.ari")
+
+
+class AriPbx:
+    """Drives calls in one Stasis app; reconnects with capped backoff when Asterisk goes away."""
+
+    def __init__(
+        self,
+        settings: AriSettings,
+        reconnect: ReconnectSettings,
+        on_event: EventSink,
+        on_status: Callable[[bool], None],
+    ) -> None:
+        self.settings = settings
+        self.on_event = on_event
+        self.on_status = on_status
+        self.connected = False
+        self._backoff = Backoff(reconnect.initial, reconnect.maximum)
+        self._client: Any = None
+        self._closing = False
+        self._calls: set[str] = set()
+        self._legs: dict[str, str] = {}  # agent leg id -> its call's id
+        self._bridges: set[str] = set()
+        # Transfers are the PBX's business once the core has asked: leg id -> call id.
+        self._transfers: dict[str, str] = {}
+        self._transfers_up: set[str] = set()
+        self._tails: dict[str, asyncio.Task[None]] = {}
+
+    # The PBX port.
+
+    def send(self, command: PbxCommand | LegCommand) -> None:
+        """Queue a command; commands of one call run one after another, in order."""
+        self._queue(command)
+
+    def _queue(self, command: _Command) -> None:
+        call_id = command.call_id
+        previous = self._tails.get(call_id)
+        task = asyncio.ensure_future(self._after(previous, command))
+        self._tails[call_id] = task
+        task.add_done_callback(lambda done: self._drop_tail(call_id, done))
+
+    async def flush(self, timeout: float = 2.0) -> None:
+        """Wait (a little) for queued commands to reach Asterisk."""
+        pending = list(self._tails.values())
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    # The link.
+
+    async def run(self) -> None:
+        """Stay connected until close(): connect, read events, reconnect after failures."""
+        while not self._closing:
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                event(log, "ari.link_failed", logging.WARNING, error=_describe(exc))
+            self._set_status(False)
+            if self._closing:
+                break
+            delay = self._backoff.next_delay()
+            event(log, "ari.reconnect", seconds=f"{delay:.2f}")
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the link."""
+        self._closing = True
+        if self._client is not None:
+            await self._client.close()
+
+    async def _session(self) -> None:
+        settings = self.settings
+        client = await _connect(settings)
+        self._client = client
+        try:
+            ws = await client.swagger.events.eventWebsocket(app=settings.app)
+            self._backoff.reset()
+            self._set_status(True)
+            await self._resync()
+            await self._read(ws)
+        finally:
+            self._client = None
+            await client.close()
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            try:
+                data = json.loads(message.data)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and not self._transfer_event(data):
+                self._deliver(translate(data, self._legs))
+
+    async def _resync(self) -> None:
+        """After (re)connecting: adopt calls waiting in the app, drop the ones that are gone."""
+        channels = await self._client.channels.list()
+        present = {ch.json["id"]: ch.json for ch in channels}
+        for call_id in sorted(self._calls - set(present)):
+            self._deliver(CallHungUp(call_id))
+        for call_id, channel in present.items():
+            if not in_app(channel, self.settings.app):
+                continue
+            if call_id in self._calls:
+                self._deliver(CallResumed(call_id))
+            else:
+                # A call that entered while we were away (or before a restart): serve it.
+                arrived = translate({"type": "StasisStart", "channel": channel})
+                self._deliver(arrived)
+
+    def _deliver(self, call_event: CallEvent | LegEvent | None) -> None:
+        if call_event is None:
+            return
+        if isinstance(call_event, CallArrived):
+            self._calls.add(call_event.call_id)
+        elif isinstance(call_event, CallHungUp):
+            self._calls.discard(call_event.call_id)
+            for leg, call in list(self._transfers.items()):
+                if call == call_event.call_id:
+                    self._queue(DropLeg(call, leg))
+            if call_event.call_id in self._bridges:
+                self._bridges.discard(call_event.call_id)
+                self._queue(_DestroyBridge(call_event.call_id))
+        elif isinstance(call_event, AgentLegEnded):
+            self._legs.pop(call_event.leg_id, None)
+        try:
+            self.on_event(call_event)
+        except Exception:
+            # The core must never take the link down with it; the call's log says what failed.
+            log.exception("core.failed", extra={"fields": {"call": call_event.call_id}})
+
+    def _transfer_event(self, message: dict[str, Any]) -> bool:
+        """Carry a transfer through: bridge the answered leg, or report why it failed.
+
+        True when the event was about a transfer leg (and so is not the core's business).
+        """
+        channel_id = str((message.get("channel") or {}).get("id", ""))
+        call_id = self._transfers.get(channel_id)
+        if call_id is None:
+            return False
+        kind = message.get("type")
+        if kind == "StasisStart":
+            self._transfers_up.add(channel_id)
+            self._queue(Bridge(call_id, channel_id))
+        elif kind == "ChannelDestroyed":
+            del self._transfers[channel_id]
+            if channel_id in self._transfers_up:
+                self._transfers_up.discard(channel_id)
+                self._queue(HangUp(call_id))  # the far end hung up: so does the caller
+            else:
+                self._deliver(TransferFailed(call_id, f"cause {message.get('cause', 0)}"))
+        return True
+
+    def _set_status(self, up: bool) -> None:
+        if up != self.connected:
+            self.connected = up
+            event(log, "ari.connected" if up else "ari.disconnected", app=self.settings.app)
+            self.on_status(up)
+
+    # Commands.
+
+    async def _after(self, previous: asyncio.Task[None] | None, command: _Command) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        client = self._client
+        if client is None:
+            self._failed(command, "ARI is not connected")
+            return
+        try:
+            await self._execute(client, command)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._failed(command, _describe(exc))
+
+    async def _execute(self, client: Any, command: _Command) -> None:
+        match command:
+            case RingAgent(call_id=call_id, leg_id=leg):
+                self._legs[leg] = call_id
+                await client.channels.originateWithId(
+                    channelId=leg,
+                    endpoint=command.endpoint,
+                    app=self.settings.app,
+                    appArgs=f"{AGENT_LEG},{call_id}",
+                    callerId=command.caller_id,
+                    timeout=max(1, round(command.timeout)),
+                )
+            case DropLeg(leg_id=leg):
+                await _ignore_missing(client.channels.hangup(channelId=leg))
+            case Bridge(call_id=call_id, leg_id=leg):
+                bridge = f"{call_id}-bridge"
+                await client.bridges.createWithId(bridgeId=bridge, type="mixing")
+                self._bridges.add(call_id)
+                await client.bridges.addChannel(bridgeId=bridge, channel=[call_id, leg])
+            case BridgeLegs(call_id=call_id, leg_id=leg, other_leg_id=other):
+                bridge = f"{call_id}-bridge"
+                await client.bridges.createWithId(bridgeId=bridge, type="mixing")
+                await client.bridges.addChannel(bridgeId=bridge, channel=[leg, other])
+            case CloseBridge(call_id=call_id):
+                await _ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
+            case StartRecording(call_id=call_id, name=name):
+                await client.bridges.record(
+                    bridgeId=f"{call_id}-bridge", name=name, format="wav", ifExists="overwrite"
+                )
+            case MuteRecording(name=name, mute=True):
+                await client.recordings.mute(recordingName=name)
+            case MuteRecording(name=name, mute=False):
+                await client.recordings.unmute(recordingName=name)
+            case RecordMessage(call_id=call_id, name=name):
+                await client.channels.record(
+                    channelId=call_id,
+                    name=name,
+                    format="wav",
+                    maxDurationSeconds=command.max_seconds,
+                    maxSilenceSeconds=command.max_silence,
+                    ifExists="overwrite",
+                    beep="true" if command.beep else "false",  # the query string wants text
+                    terminateOn=command.finish_key,
+                )
+            case StartMusic(call_id=call_id, music_class=music):
+                await client.channels.startMoh(channelId=call_id, mohClass=music)
+            case StopMusic(call_id=call_id):
+                await _ignore_missing(client.channels.stopMoh(channelId=call_id))
+            case _DestroyBridge(call_id=call_id):
+                await _ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
+            case Answer(call_id=call_id):
+                await client.channels.answer(channelId=call_id)
+            case Play(call_id=call_id, playback_id=playback, media=media, language=language):
+                await client.channels.playWithId(
+                    channelId=call_id, playbackId=playback, media=list(media), lang=language
+                )
+            case StopPlayback(playback_id=playback):
+                await client.playbacks.stop(playbackId=playback)
+            case HangUp(call_id=call_id):
+                await client.channels.hangup(channelId=call_id)
+            case ContinueInDialplan(call_id=call_id):
+                await client.channels.continueInDialplan(channelId=call_id)
+            case Transfer(call_id=call_id, endpoint=endpoint, caller_id=caller_id):
+                leg = f"{call_id}-transfer"
+                self._transfers[leg] = call_id
+                await client.channels.originateWithId(
+                    channelId=leg,
+                    endpoint=endpoint,
+                    app=self.settings.app,
+                    appArgs=f"{TRANSFER_LEG},{call_id}",
+                    callerId=caller_id or None,
+                    timeout=60,
+                )
+
+    def _failed(self, command: _Command, why: str) -> None:
+        event(
+            log,
+            "ari.command_failed",
+            logging.WARNING,
+            call=command.call_id,
+            command=type(command).__name__,
+            error=why,
+        )
+        if isinstance(command, Play):
+            # A prompt that never plays must not leave the caller waiting for its end.
+            self._deliver(PromptFinished(command.call_id, command.playback_id))
+        elif isinstance(command, Transfer):
+            self._transfers.pop(f"{command.call_id}-transfer", None)
+            self._deliver(TransferFailed(command.call_id, why))
+        elif isinstance(command, RecordMessage):
+            # The caller must not wait for a recording that never started.
+            self._deliver(RecordingDone(command.call_id, command.name, ok=False))
+        elif isinstance(command, RingAgent):
+            # A phone that cannot even be rung is a failed ring: the next agent is tried.
+            self._deliver(AgentLegEnded(command.call_id, command.leg_id, "unreachable"))
+
+    def _drop_tail(self, call_id: str, done: asyncio.Task[None]) -> None:
+        if self._tails.get(call_id) is done:
+            del self._tails[call_id]
+
+
+@dataclass(frozen=True, slots=True)
+class _DestroyBridge:
+    """The adapter's own clean-up: the bridge of a call that has ended."""
+
+    call_id: str
+
+
+_Command = PbxCommand | LegCommand | _DestroyBridge
+
+
+async def _ignore_missing(request: Awaitable[Any]) -> None:
+    # The channel or bridge may be gone already (hung up, destroyed): nothing left to do.
+    try:
+        await request
+    except Exception as exc:
+        if getattr(exc, "status", None) != 404 and getattr(exc, "status_code", None) != 404:
+            raise
+
+
+async def _connect(settings: AriSettings) -> Any:
+    """aioari.connect(), minus its leak: when loading the API docs fails it never closes its
+    HTTP session, and a PBX that restarts would leave one behind per attempt."""
+    host = urllib.parse.urlparse(settings.url).netloc.split(":")[0]
+    token = f"{settings.user}:{settings.password.get_secret_value()}"
+    http = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, token))
+    client = aioari.Client(settings.url, http)
+    try:
+        await client.init()
+    except BaseException:
+        await http.close()
+        raise
+    return client
+
+
+def _describe(exc: BaseException) -> str:
+    # aiohttp errors carry the request URL, and aioari puts the api_key in it: keep it out.
+    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+    text = getattr(exc, "text", None) or getattr(exc, "reason", None) or ""
+    if status:
+        return f"HTTP {status} {str(text)[:200]}".strip()
+    return type(exc).__name__ + (f": {str(exc)[:200]}" if "api_key" not in str(exc) else "")

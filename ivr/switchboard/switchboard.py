@@ -1,0 +1,388 @@
+"""The core: every live call, each event routed to its node's executor, commands back out.
+
+Plain Python: no sockets, no wall clock (time comes from the injected clock), no globals.
+"""
+
+from __future__ import annotations
+
+from ivr.callbacks import node as callback
+from ivr.callbacks import voicemail
+from ivr.callbacks.book import CallbackBook, CallbackRules, Refusal
+from ivr.callbacks.line import Callbacks
+from ivr.callbacks.task import CallbackTask
+from ivr.calls import (
+    collect,
+    feature,
+    handoff,
+    hangup,
+    language,
+    lookup,
+    menu,
+    play,
+    survey,
+    tag,
+    transfer,
+    when,
+)
+from ivr.calls.call import Call
+from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release
+from ivr.calls.events import (
+    CallArrived,
+    CallEvent,
+    CallHungUp,
+    CallResumed,
+    DeskEvent,
+    PromptFinished,
+    TimerFired,
+)
+from ivr.calls.legs import AgentPresence, AgentRequest, FeatureCode
+from ivr.calls.queue import node as queue
+from ivr.calls.step import Step
+from ivr.clock import Clock
+from ivr.plan.model import (
+    CallbackNode,
+    CollectNode,
+    GotoNode,
+    HangupNode,
+    LanguageNode,
+    LookupNode,
+    MenuNode,
+    PlayNode,
+    QueueNode,
+    SurveyNode,
+    TagNode,
+    TransferNode,
+    VoicemailNode,
+    WhenNode,
+)
+from ivr.plan.plan import PlanBook
+from ivr.routing.desk import ROUTING_TIMER, Desk, caller_id
+
+# A plan that passed `check` never loops without a prompt; this guards the core all the same.
+MAX_HOPS = 32
+
+
+class Switchboard:
+    """Owns every call the daemon serves and decides its next step."""
+
+    def __init__(
+        self,
+        plans: PlanBook,
+        clock: Clock,
+        desk: Desk | None = None,
+        book: CallbackBook | None = None,
+    ) -> None:
+        self.plans = plans
+        self.clock = clock
+        self.desk = desk
+        self.book = book if book is not None else CallbackBook(CallbackRules())
+        self.callbacks = Callbacks(self.book)
+        self.calls: dict[str, Call] = {}
+        self.accepting = True
+        # Feature-code calls from agents' phones: call id -> the confirmation playback.
+        self._features: dict[str, str] = {}
+
+    def reload(self, plans: PlanBook) -> None:
+        """New calls get `plans`; calls in progress keep the version they started with."""
+        self.plans = plans
+
+    def stop_accepting(self) -> None:
+        """From now on new calls go back to the PBX dialplan (shutdown in progress)."""
+        self.accepting = False
+
+    def hand_back_all(self) -> list[Command]:
+        """Give every remaining call back to the PBX dialplan, so none is left in silence."""
+        commands: list[Command] = []
+        if self.desk is not None:
+            commands += self.callbacks.cancel_all(self.desk.router, self.clock.now())
+        for call in list(self.calls.values()):
+            commands += self._leave_queue(call)
+            commands += call.leave_node()
+            commands += [call.note("handed_back", node=call.node), ContinueInDialplan(call.id)]
+            commands += self._forget(call, "handed_back")
+        return commands
+
+    def handle(self, event: CallEvent | DeskEvent) -> list[Command]:
+        """The commands that follow from `event`."""
+        # Shifts first: the event's call must see who is on duty now.
+        commands = self.desk.shifts(self.clock.now()) if self.desk is not None else []
+        commands += self._handle_event(event)
+        if self.desk is not None:
+            # Any event may free an agent or bring a caller: offer, and re-arm the timer.
+            now = self.clock.now()
+            commands += self.callbacks.due(self.desk.router, now, self.accepting)
+            commands += self._offers()
+            commands += self.desk.timer(now, self.book.next_due(now) if self.accepting else None)
+        return commands
+
+    def _handle_event(self, event: CallEvent | DeskEvent) -> list[Command]:
+        if isinstance(event, AgentPresence | AgentRequest):
+            return self._desk_event(event)
+        if isinstance(event, CallArrived):
+            return self._arrive(event)
+        if isinstance(event, FeatureCode):
+            commands, self._features[event.call_id] = feature.dial(
+                event, self.desk, self.clock.now()
+            )
+            return commands
+        if event.call_id in self._features:
+            return self._feature_event(event)
+        if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
+            return self._routing_tick()
+        if event.call_id in self.callbacks.dials:
+            if self.desk is None:
+                return []
+            return self.callbacks.handle(self.desk.router, event, self.clock.now())
+        call = self.calls.get(event.call_id)
+        if call is None:
+            return []  # a late event for a call that has already ended
+        call.now = self.clock.now()
+        if isinstance(event, CallHungUp):
+            commands = self._leave_queue(call)
+            if isinstance(call.step, voicemail.Message):
+                # Hanging up is a way to finish a message: Asterisk keeps the recording.
+                node = call.plan.node(call.node)
+                if isinstance(node, VoicemailNode):
+                    commands += voicemail.keep(call, node, self.book, self.clock.now())
+            return commands + self._forget(call, call.outcome or "hungup_in_menu")
+        if isinstance(event, CallResumed):
+            return self._run(call, self._resume(call))
+        if call.hanging_up:
+            return self._run(call, hangup.handle(call, event))
+        return self._run(call, self._handle(call, event))
+
+    def _feature_event(self, event: CallEvent) -> list[Command]:
+        if isinstance(event, CallHungUp):
+            del self._features[event.call_id]
+            return [Release(event.call_id)]
+        if isinstance(event, PromptFinished) and event.playback_id == self._features[event.call_id]:
+            return feature.finished(event.call_id)
+        return []
+
+    def _desk_event(self, event: AgentPresence | AgentRequest) -> list[Command]:
+        if self.desk is None:
+            return []
+        if isinstance(event, AgentPresence):
+            self.desk.presence(event)
+            return []
+        changed = self.desk.request(event, self.clock.now())
+        fields = {"agent": event.agent_id, "action": event.action, "changed": str(changed)}
+        if event.reason:
+            fields["reason"] = event.reason
+        return [Note("", "agent_request", fields)]
+
+    def _routing_tick(self) -> list[Command]:
+        if self.desk is None:
+            return []
+        self.desk.fired()
+        now = self.clock.now()
+        commands: list[Command] = []
+        for exit_ in self.desk.router.tick(now):
+            call = self.calls.get(exit_.call_id)
+            if call is not None and isinstance(call.step, queue.QueueWait):
+                commands += self._run(call, queue.exit_queue(call, exit_, now))
+        return commands
+
+    def _offers(self) -> list[Command]:
+        assert self.desk is not None
+        commands: list[Command] = []
+        for offer in self.desk.router.dispatch(self.clock.now()):
+            call = self.calls.get(offer.call_id)
+            if call is not None and isinstance(call.step, queue.QueueWait):
+                commands += queue.ring(call, offer, caller_id(call, offer.queue))
+            else:
+                commands += self.callbacks.ring(offer)
+        return commands
+
+    def request_callback(
+        self, number: str, queue_name: str, topic: str, window: tuple[float | None, float | None]
+    ) -> tuple[CallbackTask | Refusal, list[Command]]:
+        """A callback asked for through the API (the shop's website)."""
+        known = {spec.name for spec in self.desk.router_queues} if self.desk is not None else set()
+        task, commands = self.callbacks.request(
+            known, number, queue_name, topic, window, self.clock.now()
+        )
+        return task, commands + self.review_callbacks()
+
+    def review_callbacks(self) -> list[Command]:
+        """Let the desk look at callbacks now (at start, after a request from the API)."""
+        if self.desk is None:
+            return []
+        now = self.clock.now()
+        commands = self.callbacks.due(self.desk.router, now, self.accepting) + self._offers()
+        return commands + self.desk.timer(now, self.book.next_due(now))
+
+    def _leave_queue(self, call: Call) -> list[Command]:
+        if self.desk is None or not isinstance(call.step, queue.QueueWait):
+            return []
+        now = self.clock.now()
+        wait = call.step
+        commands = queue.leave(call, self.desk.router, now)
+        spec = self.desk.router.queue_spec(wait.queue)
+        after = spec.callback_after_abandon
+        waited = now - wait.joined_at
+        if wait.agent_leg is None and after is not None and waited >= after:
+            # They waited long and gave up: the shop calls them back, in their place in line.
+            commands += callback.request(
+                call, self.book, wait.queue, call.caller.number, "abandon", now
+            )
+        return commands
+
+    def _handle(self, call: Call, event: CallEvent) -> Step:
+        """The current node's executor reacts to `event`."""
+        node = call.plan.node(call.node)
+        match node:
+            case MenuNode():
+                return menu.handle(call, node, event)
+            case PlayNode():
+                return play.handle(call, node, event)
+            case CollectNode():
+                return collect.handle(call, node, event)
+            case LookupNode():
+                return lookup.handle(call, node, event)
+            case LanguageNode():
+                return language.handle(call, node, event)
+            case TransferNode():
+                return transfer.handle(call, node, event)
+            case QueueNode() if self.desk is not None and isinstance(call.step, queue.QueueWait):
+                return queue.handle(call, self.desk.router, event, self.clock.now())
+            case CallbackNode() if isinstance(call.step, callback.Booking):
+                return callback.handle(call, node, self.book, event, self.clock.now())
+            case VoicemailNode() if isinstance(call.step, voicemail.Message):
+                return voicemail.handle(call, node, self.book, event, self.clock.now())
+            case SurveyNode() if isinstance(call.step, survey.Answers):
+                return survey.handle(call, node, event)
+            case QueueNode():
+                return handoff.handle(call, event)
+        return Step()  # the other kinds never wait: they pass the call on as they start
+
+    def _arrive(self, event: CallArrived) -> list[Command]:
+        if event.call_id in self.calls:
+            return []
+        fields = {"number": event.number}
+        if not self.accepting:
+            return [
+                Note(event.call_id, "refused", {**fields, "why": "shutting down"}),
+                ContinueInDialplan(event.call_id),
+            ]
+        plan = self.plans.for_number(event.number)
+        if plan is None:
+            return [
+                Note(event.call_id, "refused", {**fields, "why": "no plan for this number"}),
+                ContinueInDialplan(event.call_id),
+            ]
+        call = Call(
+            id=event.call_id,
+            plan=plan,
+            number=event.number,
+            caller=event.caller,
+            arrived_at=self.clock.now(),
+            language=plan.spec.language,
+            book=self.plans,
+        )
+        self.calls[call.id] = call
+        call.now = self.clock.now()
+        arrived = call.note(
+            "arrived",
+            number=event.number,
+            plan=plan.name,
+            version=plan.version,
+            caller_number=event.caller.number,
+            caller_name=event.caller.name,
+        )
+        return [arrived, Answer(call.id), *self._enter(call, "start")]
+
+    def _run(self, call: Call, step: Step) -> list[Command]:
+        commands = list(step.commands)
+        if step.hang_up:
+            goodbye = hangup.say_goodbye(call, list(call.plan.spec.goodbye), step.outcome)
+            return commands + goodbye.commands
+        if step.goto is not None:
+            commands += self._enter(call, step.goto)
+        return commands
+
+    def _enter(self, call: Call, name: str) -> list[Command]:
+        commands: list[Command] = []
+        for _ in range(MAX_HOPS):
+            commands += call.leave_node()
+            if ":" in name and not self._switch_plan(call, name, commands):
+                return commands + self._run(call, Step(hang_up=True, outcome="failed"))
+            name = name.rpartition(":")[2]
+            call.node = name
+            commands.append(call.note("node", node=name))
+            step = self._start(call)
+            commands += step.commands
+            if step.goto is None:
+                if step.hang_up:
+                    return commands + self._run(call, Step(hang_up=True, outcome=step.outcome))
+                return commands
+            name = step.goto
+        commands.append(call.note("loop", node=name))
+        return commands + hangup.say_goodbye(call, list(call.plan.spec.goodbye), "failed").commands
+
+    def _switch_plan(self, call: Call, target: str, commands: list[Command]) -> bool:
+        """Move the call into another plan of its book for `goto: plan:node`."""
+        plan_name, _, node = target.partition(":")
+        plan = call.book.named(plan_name) if call.book else None
+        if plan is None or node not in plan.spec.nodes:
+            # A checked book has the plan and the node; an unchecked one gets a goodbye.
+            commands.append(call.note("goto_failed", node=call.node, target=target))
+            return False
+        commands.append(
+            call.note("plan", plan=plan.name, version=plan.version, came_from=call.plan.name)
+        )
+        call.plan = plan
+        return True
+
+    def _start(self, call: Call) -> Step:
+        node = call.plan.node(call.node)
+        match node:
+            case MenuNode():
+                return menu.enter(call, node)
+            case PlayNode():
+                return play.enter(call, node)
+            case CollectNode():
+                return collect.enter(call, node)
+            case LookupNode():
+                return lookup.enter(call, node)
+            case LanguageNode():
+                return language.enter(call, node)
+            case WhenNode():
+                return when.enter(call, node, self.clock.now())
+            case TagNode():
+                return tag.enter(call, node)
+            case TransferNode():
+                return transfer.enter(call, node)
+            case QueueNode() if self.desk is not None:
+                return queue.join(call, self.desk.router, node, self.clock.now())
+            case CallbackNode():
+                return callback.enter(call, node)
+            case VoicemailNode():
+                return voicemail.enter(call, node)
+            case SurveyNode():
+                return survey.enter(call, node)
+            case QueueNode():
+                return handoff.enter(call, node)
+            case HangupNode():
+                return hangup.say_goodbye(call, list(node.prompt), "completed")
+            case GotoNode():
+                return Step(goto=node.target)
+
+    def _resume(self, call: Call) -> Step:
+        # The PBX may have lost our playback or timer while the link was down: redo the step.
+        call.playback = None
+        if call.hanging_up:
+            return hangup.say_goodbye(call, [], call.outcome)
+        if isinstance(call.step, queue.QueueWait):
+            return queue.resume(call)
+        return Step(goto=call.node)
+
+    def _forget(self, call: Call, outcome: str) -> list[Command]:
+        self.calls.pop(call.id, None)
+        seconds = f"{self.clock.now() - call.arrived_at:.3f}"
+        return [
+            call.note(
+                "ended", outcome=outcome, plan=call.plan.name, node=call.node, seconds=seconds
+            ),
+            Release(call.id),
+        ]
