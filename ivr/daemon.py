@@ -25,7 +25,7 @@ from ivr.clock import SystemClock
 from ivr.config import Settings
 from ivr.http.app import make_app
 from ivr.http.recordings import RecordingAccess
-from ivr.journal.fanout import Journal, LogSink
+from ivr.journal.fanout import LogSink, NoteFanout
 from ivr.journal.metrics import Metrics
 from ivr.journal.metrics_sink import MetricsSink, export_desk
 from ivr.journal.screen_pop import ScreenPops
@@ -44,7 +44,7 @@ from ivr.recordings.fetch import fetch_stored
 from ivr.recordings.keeper import RecordingKeeper
 from ivr.recordings.prune import prune
 from ivr.recordings.voicemail import VoicemailKeeper, list_voicemails
-from ivr.routing.desk import Desk, queue_specs, snapshot
+from ivr.routing.desk import Desk, snapshot
 from ivr.routing.results import RoutingError
 from ivr.routing.roster import Roster, RosterError, load_roster
 from ivr.store.open import JournalSink, open_callbacks, open_journal
@@ -65,7 +65,7 @@ def load_roster_files(settings: Settings) -> Roster | None:
 def load_desk(settings: Settings, plans: PlanBook) -> Desk | None:
     """The routing desk from the roster folder and the plans' queues; None without a roster."""
     roster = load_roster_files(settings)
-    return Desk(roster, queue_specs(plans)) if roster is not None else None
+    return Desk(roster, plans.queue_specs()) if roster is not None else None
 
 
 def load_plans(settings: Settings) -> PlanBook:
@@ -128,7 +128,7 @@ class Daemon:
             self.switchboard,
             self.ari,
             self.clock,
-            Journal(sinks),
+            NoteFanout(sinks),
             self.lookups,
             self.callback_store,
         )
@@ -172,7 +172,7 @@ class Daemon:
 
     def callbacks(self) -> list[dict[str, Any]]:
         """Callbacks still to make and the recent ones, for the API."""
-        tasks = sorted(self.switchboard.book.tasks.values(), key=lambda t: t.requested_at)
+        tasks = sorted(self.switchboard.callback_book.tasks.values(), key=lambda t: t.requested_at)
         return [task.to_json() for task in tasks]
 
     def request_callback(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -241,7 +241,7 @@ class Daemon:
         self.switchboard.reload(plans)
         self._init_queues()
         if roster is not None:
-            self._pending_desk = (roster, queue_specs(plans))
+            self._pending_desk = (roster, plans.queue_specs())
             self._swap_desk()
         self.metrics.plan_reloads.labels(result="ok").inc()
         versions = ",".join(f"{p.name}@{p.version}" for p in plans.plans)
@@ -273,7 +273,7 @@ class Daemon:
 
     def _init_queues(self) -> None:
         """Every queue's series at zero from the start: rates see its first call."""
-        for spec in queue_specs(self.switchboard.plans):
+        for spec in self.switchboard.plans.queue_specs():
             self.metrics.init_queue(spec.name)
 
     def stop(self) -> None:
@@ -362,7 +362,7 @@ class Daemon:
         while True:
             if self.desk is not None:
                 export_desk(self.metrics, self.snapshot())
-            self.metrics.callbacks_pending.set(len(self.switchboard.book.pending()))
+            self.metrics.callbacks_pending.set(len(self.switchboard.callback_book.pending()))
             await asyncio.sleep(1.0)
 
     async def _drain(self) -> None:

@@ -26,8 +26,8 @@ class Call:
     timer: str | None = None
     hanging_up: bool = False
     outcome: str = ""
-    # The book the call started on: a goto into another plan finds it there, reloads or not.
-    book: PlanBook | None = None
+    # The plans the call started on: a goto into another plan finds it there, reloads or not.
+    plans: PlanBook | None = None
     vars: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     # When the caller last joined a queue: a call back keeps that place in line.

@@ -215,7 +215,6 @@ def _check_roster(folder: Path, book: object) -> int:
     from ivr.plan.load import plan_files
     from ivr.plan.plan import PlanBook
     from ivr.routing.coverage import unserved_queues
-    from ivr.routing.desk import queue_specs
     from ivr.routing.roster import RosterError, load_roster
 
     assert isinstance(book, PlanBook)
@@ -227,7 +226,7 @@ def _check_roster(folder: Path, book: object) -> int:
     except RosterError as exc:
         print(exc)
         return len(exc.problems)
-    problems = unserved_queues(roster, queue_specs(book))
+    problems = unserved_queues(roster, book.queue_specs())
     for problem in problems:
         print(f"{folder}: error: {problem}")
     return len(problems)

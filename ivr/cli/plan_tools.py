@@ -116,7 +116,6 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _shifts(folder: Path, book: PlanBook, moment: datetime) -> bool:
     """Print who is on duty at `moment`, and the queues whose in-house teams are not."""
-    from ivr.routing.desk import queue_specs
     from ivr.routing.roster import RosterError, load_roster
 
     try:
@@ -129,7 +128,7 @@ def _shifts(folder: Path, book: PlanBook, moment: datetime) -> bool:
         shift = f"shift {team.shift}" if team.shift else "no shift: always"
         print(f"team {name}: {duty} ({shift})")
     in_house = roster.in_house_teams()
-    for spec in queue_specs(book):
+    for spec in book.queue_specs():
         teams = [t for t in (spec.teams or in_house) if t in in_house]
         if teams and not any(roster.on_duty(t, moment) for t in teams):
             steps = [step.label for step in spec.overflow if step.outside_hours]

@@ -18,7 +18,7 @@ class NoteSink(Protocol):
     def record(self, note: Note, at: float) -> None: ...
 
 
-class Journal:
+class NoteFanout:
     """Hands each note to every sink; a failing sink never stops the others or the call."""
 
     def __init__(self, sinks: Sequence[NoteSink]) -> None:

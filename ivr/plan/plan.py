@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ivr.plan.model import Node, PlanSpec
+from ivr.plan.queues import QueueSpec
 from ivr.plan.source import Source
 from ivr.schedule import Schedule
 
@@ -49,3 +50,11 @@ class PlanBook:
             if plan.name == name:
                 return plan
         return None
+
+    def queue_specs(self) -> list[QueueSpec]:
+        """Every queue defined in the plans' `queues:` sections."""
+        specs = []
+        for plan in self.plans:
+            for name, settings in plan.spec.queues.items():
+                specs.append(QueueSpec.model_validate({"name": name, **settings}))
+        return specs

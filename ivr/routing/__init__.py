@@ -6,7 +6,7 @@ answers with offers and exits; adapters (ARI, AMI, the simulator) carry them out
 
 from ivr.routing.agents import AgentState, AgentView
 from ivr.routing.queues import CallState
-from ivr.routing.results import Answer, Exit, Offer, QueueStats, RingFailure, RoutingError
+from ivr.routing.results import Exit, Offer, QueueStats, RingAnswer, RingFailure, RoutingError
 from ivr.routing.roster import Roster, RosterError, load_roster, parse_roster
 from ivr.routing.router import Router
 from ivr.routing.skills import Requirement
@@ -14,12 +14,12 @@ from ivr.routing.skills import Requirement
 __all__ = [
     "AgentState",
     "AgentView",
-    "Answer",
     "CallState",
     "Exit",
     "Offer",
     "QueueStats",
     "Requirement",
+    "RingAnswer",
     "RingFailure",
     "Roster",
     "RosterError",

@@ -10,7 +10,6 @@ from typing import Any
 from ivr.calls.call import Call
 from ivr.calls.commands import CancelTimer, Command, Note, StartTimer
 from ivr.calls.legs import AgentPresence, AgentRequest
-from ivr.plan.plan import PlanBook
 from ivr.plan.queues import QueueSpec
 from ivr.routing.roster import Roster
 from ivr.routing.router import Router
@@ -106,15 +105,6 @@ class Desk:
     def fired(self) -> None:
         """The desk's timer ran out."""
         self._timer_due = None
-
-
-def queue_specs(book: PlanBook) -> list[QueueSpec]:
-    """Every queue defined in the plans' `queues:` sections."""
-    specs = []
-    for plan in book.plans:
-        for name, settings in plan.spec.queues.items():
-            specs.append(QueueSpec.model_validate({"name": name, **settings}))
-    return specs
 
 
 def caller_id(call: Call, queue: str) -> str:

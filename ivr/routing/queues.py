@@ -27,7 +27,7 @@ Key = tuple[int, float, int]
 
 
 @dataclass(slots=True, eq=False)
-class Caller:
+class HeldCall:
     """One call held by the router, from enqueue until it is answered and ends, or leaves."""
 
     call_id: str

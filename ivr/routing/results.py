@@ -41,7 +41,7 @@ class Exit:
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
+class RingAnswer:
     """The result of ring_answered: `accepted` False means the answer came too late (the
     caller left, or another agent took the call): hang that agent's leg up. `stop_ringing`
     lists the other agents still ringing for this call (ring-all): stop them."""

@@ -6,7 +6,7 @@ what it answers:
 
     router.enqueue(call_id, "returns", now)        # a caller joins a queue
     for offer in router.dispatch(now): ...         # ring offer.endpoints for offer.call_id
-    router.ring_answered(call_id, agent_id, now)   # bridge; stop ringing Answer.stop_ringing
+    router.ring_answered(call_id, agent_id, now)   # bridge; stop ringing RingAnswer.stop_ringing
     router.ring_failed(call_id, agent_id, now, "no-answer")
     router.call_ended(agent_id, now)               # wrap-up starts
     router.tick(now)                               # at router.next_due(): wrap-ups, max-wait exits
@@ -41,8 +41,8 @@ from ivr.plan.queues import QueueSpec
 from ivr.routing import strategies
 from ivr.routing.agents import TRUNK_PREFIX, AgentRecord, AgentState, AgentView
 from ivr.routing.pool import AgentPool
-from ivr.routing.queues import Caller, CallState, HandleTimes, Key, QueueState
-from ivr.routing.results import Answer, Exit, Offer, QueueStats, RingFailure, RoutingError
+from ivr.routing.queues import CallState, HandleTimes, HeldCall, Key, QueueState
+from ivr.routing.results import Exit, Offer, QueueStats, RingAnswer, RingFailure, RoutingError
 from ivr.routing.roster import Roster, TeamSpec
 from ivr.routing.skills import Requirement, WidenError
 from ivr.routing.waitlist import NO_SKILL, WaitList
@@ -120,7 +120,7 @@ class Router:
             self._queues[queue.name] = QueueState(queue, requirement, HandleTimes(handle_window))
         self._pool = AgentPool()
         self._waitlist = WaitList()
-        self._calls: dict[str, Caller] = {}
+        self._calls: dict[str, HeldCall] = {}
         self._seq = itertools.count()
         # (due, seq, call_id, agent_id): wrap-up ends when call_id == "", else a miss expires.
         self._timers: list[tuple[float, int, str, str]] = []
@@ -164,7 +164,7 @@ class Router:
         else:
             self._check_teams(requirement, f"call '{call_id}'")
         joined = now if since is None else since
-        caller = Caller(call_id, queue, (-priority, joined, next(self._seq)), requirement)
+        caller = HeldCall(call_id, queue, (-priority, joined, next(self._seq)), requirement)
         caller.callback = since is not None
         self._calls[call_id] = caller
         state.callers.add(call_id)
@@ -234,7 +234,7 @@ class Router:
         self._queues[caller.queue].exited += 1
         return self._let_go(caller)
 
-    def _let_go(self, caller: Caller) -> tuple[str, ...]:
+    def _let_go(self, caller: HeldCall) -> tuple[str, ...]:
         """Forget a caller not answered yet; the agents whose ringing must stop."""
         stop = self._sorted(caller.ringing)
         for agent_id in stop:
@@ -282,12 +282,12 @@ class Router:
                 self._push_next(heap, self._agents[agent_id], key)
         return offers
 
-    def ring_answered(self, call_id: str, agent_id: str, now: float) -> Answer:
+    def ring_answered(self, call_id: str, agent_id: str, now: float) -> RingAnswer:
         """An agent picked up. Not accepted when the offer no longer stands (hang them up)."""
         self._advance(now)
         caller = self._calls.get(call_id)
         if caller is None or agent_id not in caller.ringing:
-            return Answer(False)
+            return RingAnswer(False)
         others = self._sorted(caller.ringing - {agent_id})
         for other_id in others:
             other = self._agents[other_id]
@@ -308,7 +308,7 @@ class Router:
         if now - caller.enqueued_at <= state.spec.sla_seconds:
             state.answered_in_sla += 1
         self._refresh(agent)
-        return Answer(True, others)
+        return RingAnswer(True, others)
 
     def ring_failed(
         self, call_id: str, agent_id: str, now: float, reason: RingFailure = "no-answer"
@@ -587,14 +587,14 @@ class Router:
         skills = agent.skills
         team = agent.team
 
-        def accepts(caller: Caller) -> bool:
+        def accepts(caller: HeldCall) -> bool:
             return caller.requirement.met_by(skills, team) and agent_id not in caller.skip
 
         caller = self._waitlist.first_for(skills, accepts, after)
         if caller is not None:
             heappush(heap, (caller.key, caller.call_id, agent_id))
 
-    def _choose(self, caller: Caller) -> list[AgentRecord]:
+    def _choose(self, caller: HeldCall) -> list[AgentRecord]:
         requirement = caller.requirement
         agents = self._agents
         eligible = [
@@ -608,7 +608,7 @@ class Router:
             state.spec.strategy, eligible, requirement, state.rr_last, len(agents)
         )
 
-    def _offer(self, caller: Caller, chosen: list[AgentRecord]) -> Offer:
+    def _offer(self, caller: HeldCall, chosen: list[AgentRecord]) -> Offer:
         self._waitlist.remove(caller)
         caller.state = CallState.RINGING
         caller.ringing = {agent.id for agent in chosen}
@@ -625,7 +625,7 @@ class Router:
             state.spec.ring_timeout,
         )
 
-    def _finish(self, caller: Caller, agent: AgentRecord, now: float) -> None:
+    def _finish(self, caller: HeldCall, agent: AgentRecord, now: float) -> None:
         agent.talking.discard(caller.call_id)
         state = self._queues[caller.queue]
         wrapup = 0.0 if agent.is_trunk else state.spec.wrapup
@@ -638,7 +638,7 @@ class Router:
         self._forget(caller)
         self._refresh(agent)
 
-    def _forget(self, caller: Caller) -> None:
+    def _forget(self, caller: HeldCall) -> None:
         del self._calls[caller.call_id]
         state = self._queues[caller.queue]
         state.callers.discard(caller.call_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr.calls.commands import Note
 from ivr.config import Settings
-from ivr.store.port import CallbackStore, Journal
+from ivr.store.port import CallbackStore, JournalStore
 
 PRUNE_EVERY = 3600.0
 
@@ -12,7 +12,7 @@ PRUNE_EVERY = 3600.0
 class JournalSink:
     """Appends every note; prunes entries older than `keep_days` once an hour of notes."""
 
-    def __init__(self, journal: Journal, keep_days: float = 90) -> None:
+    def __init__(self, journal: JournalStore, keep_days: float = 90) -> None:
         self.journal = journal
         self.keep_seconds = keep_days * 86400
         self.pruned_at: float | None = None
@@ -29,7 +29,7 @@ class JournalSink:
         self.journal.close()
 
 
-def open_journal(settings: Settings) -> Journal:
+def open_journal(settings: Settings) -> JournalStore:
     """Redis when `store.redis_url` is set, else the SQLite file `store.sqlite`."""
     store = settings.store
     if store.redis_url:

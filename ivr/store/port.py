@@ -17,7 +17,7 @@ class Entry:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-class Journal(Protocol):
+class JournalStore(Protocol):
     """Where notes are kept for reports; adapters: SqliteJournal, RedisJournal."""
 
     def append(self, call_id: str, kind: str, fields: dict[str, str], at: float) -> None:

@@ -70,13 +70,15 @@ class Switchboard:
         plans: PlanBook,
         clock: Clock,
         desk: Desk | None = None,
-        book: CallbackBook | None = None,
+        callback_book: CallbackBook | None = None,
     ) -> None:
         self.plans = plans
         self.clock = clock
         self.desk = desk
-        self.book = book if book is not None else CallbackBook(CallbackRules())
-        self.callbacks = Callbacks(self.book)
+        self.callback_book = (
+            callback_book if callback_book is not None else CallbackBook(CallbackRules())
+        )
+        self.callbacks = Callbacks(self.callback_book)
         self.calls: dict[str, Call] = {}
         self.accepting = True
         # Feature-code calls from agents' phones: call id -> the confirmation playback.
@@ -112,7 +114,9 @@ class Switchboard:
             now = self.clock.now()
             commands += self.callbacks.due(self.desk.router, now, self.accepting)
             commands += self._offers()
-            commands += self.desk.timer(now, self.book.next_due(now) if self.accepting else None)
+            commands += self.desk.timer(
+                now, self.callback_book.next_due(now) if self.accepting else None
+            )
         return commands
 
     def _handle_event(self, event: CallEvent | DeskEvent) -> list[Command]:
@@ -143,7 +147,7 @@ class Switchboard:
                 # Hanging up is a way to finish a message: Asterisk keeps the recording.
                 node = call.plan.node(call.node)
                 if isinstance(node, VoicemailNode):
-                    commands += voicemail.keep(call, node, self.book, self.clock.now())
+                    commands += voicemail.keep(call, node, self.callback_book, self.clock.now())
             return commands + self._forget(call, call.outcome or "hungup_in_menu")
         if isinstance(event, CallResumed):
             return self._run(call, self._resume(call))
@@ -210,7 +214,7 @@ class Switchboard:
             return []
         now = self.clock.now()
         commands = self.callbacks.due(self.desk.router, now, self.accepting) + self._offers()
-        return commands + self.desk.timer(now, self.book.next_due(now))
+        return commands + self.desk.timer(now, self.callback_book.next_due(now))
 
     def _leave_queue(self, call: Call) -> list[Command]:
         if self.desk is None or not isinstance(call.step, queue.QueueWait):
@@ -224,7 +228,7 @@ class Switchboard:
         if wait.agent_leg is None and after is not None and waited >= after:
             # They waited long and gave up: the shop calls them back, in their place in line.
             commands += callback.request(
-                call, self.book, wait.queue, call.caller.number, "abandon", now
+                call, self.callback_book, wait.queue, call.caller.number, "abandon", now
             )
         return commands
 
@@ -247,9 +251,9 @@ class Switchboard:
             case QueueNode() if self.desk is not None and isinstance(call.step, queue.QueueWait):
                 return queue.handle(call, self.desk.router, event, self.clock.now())
             case CallbackNode() if isinstance(call.step, callback.Booking):
-                return callback.handle(call, node, self.book, event, self.clock.now())
+                return callback.handle(call, node, self.callback_book, event, self.clock.now())
             case VoicemailNode() if isinstance(call.step, voicemail.Message):
-                return voicemail.handle(call, node, self.book, event, self.clock.now())
+                return voicemail.handle(call, node, self.callback_book, event, self.clock.now())
             case SurveyNode() if isinstance(call.step, survey.Answers):
                 return survey.handle(call, node, event)
             case QueueNode():
@@ -278,7 +282,7 @@ class Switchboard:
             caller=event.caller,
             arrived_at=self.clock.now(),
             language=plan.spec.language,
-            book=self.plans,
+            plans=self.plans,
         )
         self.calls[call.id] = call
         call.now = self.clock.now()
@@ -323,7 +327,7 @@ class Switchboard:
     def _switch_plan(self, call: Call, target: str, commands: list[Command]) -> bool:
         """Move the call into another plan of its book for `goto: plan:node`."""
         plan_name, _, node = target.partition(":")
-        plan = call.book.named(plan_name) if call.book else None
+        plan = call.plans.named(plan_name) if call.plans else None
         if plan is None or node not in plan.spec.nodes:
             # A checked book has the plan and the node; an unchecked one gets a goodbye.
             commands.append(call.note("goto_failed", node=call.node, target=target))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ivr.calls.legs import AgentRequest, RingAgent
-from ivr.routing.desk import Desk, queue_specs
+from ivr.routing.desk import Desk
 from ivr.routing.roster import parse_roster
 from tests.unit.conftest import World, book, make_world
 
@@ -27,7 +27,7 @@ agents:
 def world() -> World:
     plans = book(PLAN)
     shop = make_world(plans)
-    shop.switchboard.desk = Desk(parse_roster((ROSTER, "roster.yaml")), queue_specs(plans))
+    shop.switchboard.desk = Desk(parse_roster((ROSTER, "roster.yaml")), plans.queue_specs())
     return shop
 
 

@@ -7,7 +7,7 @@ import pytest
 from ivr.calls.commands import MuteRecording, StartRecording
 from ivr.calls.events import Caller, RecordingControl
 from ivr.calls.legs import AgentAnswered, AgentLegEnded, AgentRequest, Bridge, RingAgent
-from ivr.routing.desk import Desk, queue_specs
+from ivr.routing.desk import Desk
 from ivr.routing.roster import parse_roster
 from tests.unit.conftest import World, book, make_world
 
@@ -46,7 +46,7 @@ agents:
 def shop() -> World:
     plans = book(PLAN)
     world = make_world(plans)
-    world.switchboard.desk = Desk(parse_roster((ROSTER, "roster.yaml")), queue_specs(plans))
+    world.switchboard.desk = Desk(parse_roster((ROSTER, "roster.yaml")), plans.queue_specs())
     for agent in ("agent1", "agent2"):
         world.driver.feed(AgentRequest(agent, "sign-in"))
     return world

@@ -19,7 +19,7 @@ from ivr.calls.legs import (
 )
 from ivr.clock import VirtualClock
 from ivr.pbx.sim.pbx import SimPbx
-from ivr.routing.desk import Desk, queue_specs, snapshot
+from ivr.routing.desk import Desk, snapshot
 from ivr.routing.roster import parse_roster
 from ivr.switchboard.driver import CallDriver
 from ivr.switchboard.switchboard import Switchboard
@@ -85,7 +85,7 @@ def shop(
     plans = book(PLAN)
     clock = VirtualClock(start=start)
     pbx = SimPbx(clock)
-    desk = Desk(parse_roster((ROSTER, "roster.yaml")), queue_specs(plans))
+    desk = Desk(parse_roster((ROSTER, "roster.yaml")), plans.queue_specs())
     store = store if store is not None else Store()
     tasks = [CallbackTask.from_json(t) for t in store.load(0)]
     callback_book = CallbackBook(rules or CallbackRules(retry_delay=120), tasks)
@@ -229,7 +229,7 @@ def test_web_requests_are_checked_and_limited_per_number() -> None:
     first, _ = world.switchboard.request_callback("+79991234567", "returns", "", (None, None))
     second, _ = world.switchboard.request_callback("+79991234567", "returns", "", (None, None))
     assert isinstance(first, CallbackTask) and second is first  # one open task per number
-    book_ = world.switchboard.book
+    book_ = world.switchboard.callback_book
     for task in list(book_.tasks.values()):
         task.status = "done"
     for _ in range(2):

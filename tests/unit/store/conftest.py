@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from ivr.store.port import Journal
+from ivr.store.port import JournalStore
 from ivr.store.redis import RedisJournal
 from ivr.store.sqlite import SqliteJournal
 
@@ -75,7 +75,7 @@ def sqlite_journal(tmp_path: Path) -> Iterator[SqliteJournal]:
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def journal(request: pytest.FixtureRequest) -> Journal:
+def journal(request: pytest.FixtureRequest) -> JournalStore:
     """Each adapter in turn, for the contract tests."""
-    store: Journal = request.getfixturevalue(f"{request.param}_journal")
+    store: JournalStore = request.getfixturevalue(f"{request.param}_journal")
     return store
