@@ -58,7 +58,7 @@ def graph() -> dict[str, dict[str, set[str]]]:
             if target == "ivr":
                 continue
             a, b = unit_of(here), unit_of(target)
-            if a != b and here != "ivr":
+            if a != b and here != "ivr" and b != "__version__":
                 edges[a][b].add(here)
     return edges
 

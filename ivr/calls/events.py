@@ -5,13 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivr.calls.legs import (
-    AgentAnswered,
-    AgentLegEnded,
-    AgentPresence,
-    AgentRequest,
-    FeatureCode,
-)
+from ivr.calls.legs import AgentAnswered, AgentLegEnded
+from ivr.routing.desk import AgentAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +99,33 @@ class RecordingControl:
 
     call_id: str
     pause: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPresence:
+    """A softphone's state changed (from AMI): reachable at all, and busy with another call."""
+
+    endpoint: str
+    reachable: bool
+    busy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRequest:
+    """An agent (API or feature code) asks to sign in, sign out, pause (with a reason), resume."""
+
+    agent_id: str
+    action: AgentAction
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureCode:
+    """An agent dialled a feature code (*21 sign in, *22 sign out, *23 pause, *24 resume)."""
+
+    call_id: str
+    endpoint: str
+    code: str
 
 
 CallEvent = (

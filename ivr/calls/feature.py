@@ -6,8 +6,8 @@ The call is short: answer, change the agent's state, confirm with a prompt, hang
 from __future__ import annotations
 
 from ivr.calls.commands import Answer, Command, HangUp, Note, Play
-from ivr.calls.legs import AgentAction, AgentRequest, FeatureCode
-from ivr.routing.desk import Desk
+from ivr.calls.events import FeatureCode
+from ivr.routing.desk import AgentAction, Desk
 
 CODES: dict[str, tuple[AgentAction, str]] = {
     "*21": ("sign-in", "sound:agent-loginok"),
@@ -18,13 +18,13 @@ CODES: dict[str, tuple[AgentAction, str]] = {
 REFUSED = "sound:pbx-invalid"
 
 
-def dial(event: FeatureCode, desk: Desk | None, now: float) -> tuple[list[Command], str]:
+def dial(event: FeatureCode, desk: Desk, now: float) -> tuple[list[Command], str]:
     """The commands for a feature-code call, and the id of the confirmation playback."""
     playback = f"{event.call_id}-feature"
-    agent = desk.agent_for(event.endpoint) if desk is not None else None
+    agent = desk.agent_for(event.endpoint)
     known = CODES.get(event.code)
     fields = {"endpoint": event.endpoint, "code": event.code}
-    if desk is None or agent is None or known is None:
+    if agent is None or known is None:
         note = Note(event.call_id, "feature_refused", fields)
         return [
             Answer(event.call_id),
@@ -32,7 +32,7 @@ def dial(event: FeatureCode, desk: Desk | None, now: float) -> tuple[list[Comman
             Play(event.call_id, playback, (REFUSED,), "en"),
         ], playback
     action, confirmation = known
-    changed = desk.request(AgentRequest(agent, action, "feature-code"), now)
+    changed = desk.request(agent, action, "feature-code", now)
     note = Note(event.call_id, "agent_request",
                 {**fields, "agent": agent, "action": action, "changed": str(changed)})  # fmt: skip
     return [

@@ -1,4 +1,4 @@
-"""Agents as the core sees them: legs rung for a call, their answers, presence and requests."""
+"""Agents' legs as the core sees them: rung for a call, answered, bridged, ended."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 LegEnd = Literal["no-answer", "busy", "rejected", "unreachable", "hangup"]
-AgentAction = Literal["sign-in", "sign-out", "pause", "resume"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,33 +82,6 @@ class AgentLegEnded:
     call_id: str
     leg_id: str
     cause: LegEnd
-
-
-@dataclass(frozen=True, slots=True)
-class AgentPresence:
-    """A softphone's state changed (from AMI): reachable at all, and busy with another call."""
-
-    endpoint: str
-    reachable: bool
-    busy: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AgentRequest:
-    """An agent (API or feature code) asks to sign in, sign out, pause (with a reason), resume."""
-
-    agent_id: str
-    action: AgentAction
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureCode:
-    """An agent dialled a feature code (*21 sign in, *22 sign out, *23 pause, *24 resume)."""
-
-    call_id: str
-    endpoint: str
-    code: str
 
 
 LegCommand = RingAgent | DropLeg | Bridge | BridgeLegs | CloseBridge | StartMusic | StopMusic

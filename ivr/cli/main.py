@@ -157,8 +157,9 @@ def _settings_with_logs(args: argparse.Namespace) -> Settings | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ivr.daemon import Daemon, load_desk, load_plans
+    from ivr.daemon import Daemon
     from ivr.plan.errors import PlanError
+    from ivr.reload import load_desk, load_plans
     from ivr.routing.results import RoutingError
     from ivr.routing.roster import RosterError
 

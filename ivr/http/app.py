@@ -1,43 +1,28 @@
-"""The daemon's HTTP listener: /healthz, /metrics, the token-protected agent/queue API, and
-the recordings API behind supervisors' tokens."""
+"""The daemon's HTTP listener: /healthz, /metrics, the token-protected API (agents, queues,
+calls, callbacks), and the recordings API behind supervisors' tokens."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
+from ivr.http.agents import add_agent_routes
+from ivr.http.callbacks import add_callback_routes
+from ivr.http.calls import add_call_routes
 from ivr.http.recordings import RecordingAccess, add_recording_routes
+from ivr.http.site import Site
 from ivr.journal.metrics import Metrics
 
 HealthCheck = Callable[[], dict[str, bool]]
-ACTIONS = ("sign-in", "sign-out", "pause", "resume")
-
-
-class AgentDesk(Protocol):
-    """What the API may see and ask of the routing desk."""
-
-    def snapshot(self) -> dict[str, Any]: ...
-
-    def request(self, agent_id: str, action: str, reason: str) -> dict[str, Any] | None: ...
-
-    def screen_pop(self, agent_id: str) -> dict[str, Any] | None: ...
-
-    def callbacks(self) -> list[dict[str, Any]]: ...
-
-    def request_callback(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]: ...
-
-    def voicemails(self) -> list[dict[str, Any]]: ...
-
-    def pause_recording(self, call_id: str, pause: bool) -> bool: ...
 
 
 def make_app(
     health: HealthCheck,
     metrics: Metrics,
-    desk: AgentDesk | None = None,
+    site: Site | None = None,
     tokens: Sequence[str] = (),
     recordings: RecordingAccess | None = None,
 ) -> web.Application:
@@ -59,80 +44,16 @@ def make_app(
         response.headers["Content-Type"] = content_type
         return response
 
-    async def agents(request: web.Request) -> web.Response:
-        return web.json_response(_desk(desk).snapshot()["agents"])
-
-    async def queues(request: web.Request) -> web.Response:
-        return web.json_response(_desk(desk).snapshot()["queues"])
-
-    async def agent_action(request: web.Request) -> web.Response:
-        action = request.match_info["action"]
-        if action not in ACTIONS:
-            raise web.HTTPNotFound(text=f"unknown action; use one of {', '.join(ACTIONS)}")
-        body: dict[str, Any] = {}
-        if request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError:
-                raise web.HTTPBadRequest(text="the body must be JSON") from None
-        reason = str(body.get("reason", "")) if isinstance(body, dict) else ""
-        agent = _desk(desk).request(request.match_info["agent"], action, reason[:40])
-        if agent is None:
-            raise web.HTTPNotFound(text="no such agent")
-        return web.json_response(agent)
-
-    async def screen_pop(request: web.Request) -> web.Response:
-        pop = _desk(desk).screen_pop(request.match_info["agent"])
-        if pop is None:
-            raise web.HTTPNotFound(text="no call answered by this agent yet")
-        return web.json_response(pop)
-
-    async def callbacks(request: web.Request) -> web.Response:
-        return web.json_response(_desk(desk).callbacks())
-
-    async def request_callback(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="the body must be JSON") from None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text='the body must be a JSON object: {"number": ...}')
-        status, answer = _desk(desk).request_callback(body)
-        return web.json_response(answer, status=status)
-
-    async def voicemails(request: web.Request) -> web.Response:
-        return web.json_response(_desk(desk).voicemails())
-
-    async def recording_control(request: web.Request) -> web.Response:
-        action = request.match_info["action"]
-        if action not in ("pause", "resume"):
-            raise web.HTTPNotFound(text="use /recording/pause or /recording/resume")
-        call_id = request.match_info["call"]
-        if not _desk(desk).pause_recording(call_id, action == "pause"):
-            raise web.HTTPNotFound(text="no call of that id is being recorded")
-        return web.json_response({"call": call_id, "recording": action + "d"})
-
     app.router.add_get("/healthz", healthz)
-    app.router.add_post("/api/calls/{call}/recording/{action}", recording_control)
-    app.router.add_get("/api/callbacks", callbacks)
-    app.router.add_post("/api/callbacks", request_callback)
-    app.router.add_get("/api/voicemails", voicemails)
-    app.router.add_get("/api/agents/{agent}/screen-pop", screen_pop)
     app.router.add_get("/metrics", metrics_page)
-    app.router.add_get("/api/agents", agents)
-    app.router.add_get("/api/queues", queues)
-    app.router.add_post("/api/agents/{agent}/{action}", agent_action)
+    add_call_routes(app, site)
+    add_callback_routes(app, site)
+    add_agent_routes(app, site)
     if recordings is not None:
         self_guarded |= add_recording_routes(
             app, recordings.folder, recordings.supervisors, recordings.tz
         )
     return app
-
-
-def _desk(desk: AgentDesk | None) -> AgentDesk:
-    if desk is None:
-        raise web.HTTPServiceUnavailable(text="no agent roster is loaded (agents/*.yaml)")
-    return desk
 
 
 def _auth(tokens: Sequence[str], self_guarded: Collection[web.AbstractResource]) -> Any:

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
 
 from ivr.calls.commands import Note
+from ivr.calls.ports import NoteSink
 from ivr.logs import event
 
 log = logging.getLogger("ivr.call")
-
-
-class NoteSink(Protocol):
-    """Something that wants every journal note."""
-
-    def record(self, note: Note, at: float) -> None: ...
 
 
 class NoteFanout:

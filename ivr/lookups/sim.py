@@ -11,8 +11,8 @@ from typing import Any
 
 from ivr.calls.commands import Lookup
 from ivr.calls.events import CallEvent, LookupDone
+from ivr.calls.ports import EventSink
 from ivr.clock import VirtualClock
-from ivr.pbx.port import EventSink
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +34,4 @@ class JournalStore(Protocol):
 
     def close(self) -> None:
         """Flush what is pending and let go of the file or connection."""
-        ...
-
-
-class CallbackStore(Protocol):
-    """Where callback tasks are kept (JSON objects by `id`), so a restart loses none."""
-
-    def save(self, task: dict[str, Any]) -> None:
-        """Keep the task as it is now, replacing its earlier state; durable on return."""
-        ...
-
-    def load(self, since: float) -> list[dict[str, Any]]:
-        """Every pending task, and the others requested at or after `since`."""
-        ...
-
-    def close(self) -> None:
-        """Let go of the file or connection."""
         ...

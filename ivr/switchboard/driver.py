@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from ivr.calls.commands import (
     CancelTimer,
@@ -15,25 +14,9 @@ from ivr.calls.commands import (
     StartTimer,
 )
 from ivr.calls.events import CallEvent, DeskEvent, LookupDone, TimerFired
+from ivr.calls.ports import CallbackStore, LookupPort, NoteSink, PbxPort
 from ivr.clock import Clock, TimerHandle
-from ivr.pbx.port import PbxPort
-from ivr.store.port import CallbackStore
 from ivr.switchboard.switchboard import Switchboard
-
-
-class NoteSink(Protocol):
-    """Where journal notes go (log, metrics, store)."""
-
-    def record(self, note: Note, at: float) -> None: ...
-
-
-class LookupPort(Protocol):
-    """The shop's backend. Each Lookup is answered by exactly one LookupDone, delivered later
-    (never from inside send) through the same event sink as the PBX's events."""
-
-    def send(self, command: Lookup) -> None:
-        """Start the request; failures and timeouts come back as LookupDone(ok=False)."""
-        ...
 
 
 class CallDriver:

@@ -25,17 +25,27 @@ from ivr.calls import (
     when,
 )
 from ivr.calls.call import Call
-from ivr.calls.commands import Answer, Command, ContinueInDialplan, Note, Release
+from ivr.calls.commands import (
+    Answer,
+    CancelTimer,
+    Command,
+    ContinueInDialplan,
+    Note,
+    Release,
+    StartTimer,
+)
 from ivr.calls.events import (
+    AgentPresence,
+    AgentRequest,
     CallArrived,
     CallEvent,
     CallHungUp,
     CallResumed,
     DeskEvent,
+    FeatureCode,
     PromptFinished,
     TimerFired,
 )
-from ivr.calls.legs import AgentPresence, AgentRequest, FeatureCode
 from ivr.calls.queue import node as queue
 from ivr.calls.step import Step
 from ivr.clock import Clock
@@ -56,8 +66,10 @@ from ivr.plan.model import (
     WhenNode,
 )
 from ivr.plan.plan import PlanBook
-from ivr.routing.desk import ROUTING_TIMER, Desk, caller_id
+from ivr.routing.desk import Desk
 
+# The desk's timer is not any call's: it travels with an empty call id.
+ROUTING_TIMER = ("", "routing")
 # A plan that passed `check` never loops without a prompt; this guards the core all the same.
 MAX_HOPS = 32
 
@@ -74,13 +86,14 @@ class Switchboard:
     ) -> None:
         self.plans = plans
         self.clock = clock
-        self.desk = desk
+        self.desk = desk if desk is not None else Desk.without_roster()
         self.callback_book = (
             callback_book if callback_book is not None else CallbackBook(CallbackRules())
         )
         self.callbacks = Callbacks(self.callback_book)
         self.calls: dict[str, Call] = {}
         self.accepting = True
+        self._desk_due: float | None = None  # when the desk's timer is set to fire
         # Feature-code calls from agents' phones: call id -> the confirmation playback.
         self._features: dict[str, str] = {}
 
@@ -95,8 +108,7 @@ class Switchboard:
     def hand_back_all(self) -> list[Command]:
         """Give every remaining call back to the PBX dialplan, so none is left in silence."""
         commands: list[Command] = []
-        if self.desk is not None:
-            commands += self.callbacks.cancel_all(self.desk.router, self.clock.now())
+        commands += self.callbacks.cancel_all(self.desk.router, self.clock.now())
         for call in list(self.calls.values()):
             commands += self._leave_queue(call)
             commands += call.leave_node()
@@ -107,16 +119,31 @@ class Switchboard:
     def handle(self, event: CallEvent | DeskEvent) -> list[Command]:
         """The commands that follow from `event`."""
         # Shifts first: the event's call must see who is on duty now.
-        commands = self.desk.shifts(self.clock.now()) if self.desk is not None else []
+        now = self.clock.now()
+        commands: list[Command] = [
+            Note("", "shift", {"team": team, "duty": "on" if on_duty else "off"})
+            for team, on_duty in self.desk.shifts(now)
+        ]
         commands += self._handle_event(event)
-        if self.desk is not None:
-            # Any event may free an agent or bring a caller: offer, and re-arm the timer.
-            now = self.clock.now()
-            commands += self.callbacks.due(self.desk.router, now, self.accepting)
-            commands += self._offers()
-            commands += self.desk.timer(
-                now, self.callback_book.next_due(now) if self.accepting else None
-            )
+        # Any event may free an agent or bring a caller: offer, and re-arm the timer.
+        return commands + self._review_desk(callbacks_due=self.accepting)
+
+    def _review_desk(self, callbacks_due: bool) -> list[Command]:
+        """Due callbacks in line, offers to ring, and the desk's timer at its next due moment."""
+        if not self.desk.staffed:
+            return []
+        now = self.clock.now()
+        commands = self.callbacks.due(self.desk.router, now, self.accepting)
+        commands += self._offers()
+        # While shutting down the timer no longer waits for callbacks to fall due.
+        also = self.callback_book.next_due(now) if callbacks_due else None
+        dues = [d for d in (self.desk.next_due(), also) if d is not None]
+        due = min(dues, default=None)
+        if due != self._desk_due:
+            self._desk_due = due
+            commands.append(CancelTimer(*ROUTING_TIMER))
+            if due is not None:
+                commands.append(StartTimer(*ROUTING_TIMER, max(0.0, due - now)))
         return commands
 
     def _handle_event(self, event: CallEvent | DeskEvent) -> list[Command]:
@@ -134,8 +161,6 @@ class Switchboard:
         if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
             return self._routing_tick()
         if event.call_id in self.callbacks.dials:
-            if self.desk is None:
-                return []
             return self.callbacks.handle(self.desk.router, event, self.clock.now())
         call = self.calls.get(event.call_id)
         if call is None:
@@ -164,21 +189,17 @@ class Switchboard:
         return []
 
     def _desk_event(self, event: AgentPresence | AgentRequest) -> list[Command]:
-        if self.desk is None:
-            return []
         if isinstance(event, AgentPresence):
-            self.desk.presence(event)
+            self.desk.presence(event.endpoint, event.reachable, event.busy)
             return []
-        changed = self.desk.request(event, self.clock.now())
+        changed = self.desk.request(event.agent_id, event.action, event.reason, self.clock.now())
         fields = {"agent": event.agent_id, "action": event.action, "changed": str(changed)}
         if event.reason:
             fields["reason"] = event.reason
         return [Note("", "agent_request", fields)]
 
     def _routing_tick(self) -> list[Command]:
-        if self.desk is None:
-            return []
-        self.desk.fired()
+        self._desk_due = None
         now = self.clock.now()
         commands: list[Command] = []
         for exit_ in self.desk.router.tick(now):
@@ -188,12 +209,11 @@ class Switchboard:
         return commands
 
     def _offers(self) -> list[Command]:
-        assert self.desk is not None
         commands: list[Command] = []
         for offer in self.desk.router.dispatch(self.clock.now()):
             call = self.calls.get(offer.call_id)
             if call is not None and isinstance(call.step, queue.QueueWait):
-                commands += queue.ring(call, offer, caller_id(call, offer.queue))
+                commands += queue.ring(call, offer, queue.caller_id(call, offer.queue))
             else:
                 commands += self.callbacks.ring(offer)
         return commands
@@ -202,7 +222,7 @@ class Switchboard:
         self, number: str, queue_name: str, topic: str, window: tuple[float | None, float | None]
     ) -> tuple[CallbackTask | Refusal, list[Command]]:
         """A callback asked for through the API (the shop's website)."""
-        known = {spec.name for spec in self.desk.router_queues} if self.desk is not None else set()
+        known = {spec.name for spec in self.desk.router_queues}
         task, commands = self.callbacks.request(
             known, number, queue_name, topic, window, self.clock.now()
         )
@@ -210,14 +230,10 @@ class Switchboard:
 
     def review_callbacks(self) -> list[Command]:
         """Let the desk look at callbacks now (at start, after a request from the API)."""
-        if self.desk is None:
-            return []
-        now = self.clock.now()
-        commands = self.callbacks.due(self.desk.router, now, self.accepting) + self._offers()
-        return commands + self.desk.timer(now, self.callback_book.next_due(now))
+        return self._review_desk(callbacks_due=True)
 
     def _leave_queue(self, call: Call) -> list[Command]:
-        if self.desk is None or not isinstance(call.step, queue.QueueWait):
+        if not isinstance(call.step, queue.QueueWait):
             return []
         now = self.clock.now()
         wait = call.step
@@ -248,7 +264,7 @@ class Switchboard:
                 return language.handle(call, node, event)
             case TransferNode():
                 return transfer.handle(call, node, event)
-            case QueueNode() if self.desk is not None and isinstance(call.step, queue.QueueWait):
+            case QueueNode() if isinstance(call.step, queue.QueueWait):
                 return queue.handle(call, self.desk.router, event, self.clock.now())
             case CallbackNode() if isinstance(call.step, callback.Booking):
                 return callback.handle(call, node, self.callback_book, event, self.clock.now())
@@ -357,7 +373,7 @@ class Switchboard:
                 return tag.enter(call, node)
             case TransferNode():
                 return transfer.enter(call, node)
-            case QueueNode() if self.desk is not None:
+            case QueueNode() if self.desk.staffed:
                 return queue.join(call, self.desk.router, node, self.clock.now())
             case CallbackNode():
                 return callback.enter(call, node)

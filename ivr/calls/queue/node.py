@@ -279,3 +279,11 @@ def _seconds(wait: QueueWait, now: float) -> str:
 def _wait(call: Call) -> QueueWait:
     assert isinstance(call.step, QueueWait)
     return call.step
+
+
+def caller_id(call: Call, queue: str) -> str:
+    """What the agent's phone shows: the call's topic first, then who is calling."""
+    topic = call.tags[-1] if call.tags else queue
+    who = call.caller.name or call.caller.number or "unknown"
+    name = "".join(ch for ch in f"{topic}: {who}" if ch not in '"<>\\')
+    return f'"{name[:60]}" <{call.caller.number}>' if call.caller.number else f'"{name[:60]}"'

@@ -11,10 +11,11 @@ from ivr.calls.events import (
     CallEvent,
     CallHungUp,
     DigitPressed,
+    FeatureCode,
     PromptFinished,
     RecordingDone,
 )
-from ivr.calls.legs import AgentAnswered, AgentLegEnded, FeatureCode, LegEnd
+from ivr.calls.legs import AgentAnswered, AgentLegEnded, LegEnd
 
 KEYS = set("0123456789*#ABCD")
 # The app argument the daemon gives the agent legs it originates: `agent,<call id>`.

@@ -51,11 +51,11 @@ from ivr.calls.legs import (
     StartMusic,
     StopMusic,
 )
+from ivr.calls.ports import EventSink
 from ivr.config import AriSettings, ReconnectSettings
 from ivr.logs import event
 from ivr.pbx.ari.events import AGENT_LEG, TRANSFER_LEG, in_app, translate
 from ivr.pbx.backoff import Backoff
-from ivr.pbx.port import EventSink
 
 log = logging.getLogger("ivr.ari")
 

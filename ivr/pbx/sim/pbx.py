@@ -25,8 +25,8 @@ from ivr.calls.events import (
     RecordingDone,
     TransferFailed,
 )
+from ivr.calls.ports import EventSink
 from ivr.clock import TimerHandle, VirtualClock
-from ivr.pbx.port import EventSink
 
 
 @dataclass

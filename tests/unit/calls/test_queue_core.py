@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ivr.calls.legs import AgentRequest, RingAgent
+from ivr.calls.events import AgentRequest
+from ivr.calls.legs import RingAgent
 from ivr.routing.desk import Desk
 from ivr.routing.roster import parse_roster
 from tests.unit.conftest import World, book, make_world

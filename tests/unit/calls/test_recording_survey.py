@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ivr.calls.commands import MuteRecording, StartRecording
-from ivr.calls.events import Caller, RecordingControl
-from ivr.calls.legs import AgentAnswered, AgentLegEnded, AgentRequest, Bridge, RingAgent
+from ivr.calls.events import AgentRequest, Caller, RecordingControl
+from ivr.calls.legs import AgentAnswered, AgentLegEnded, Bridge, RingAgent
 from ivr.routing.desk import Desk
 from ivr.routing.roster import parse_roster
 from tests.unit.conftest import World, book, make_world

@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 from ivr.callbacks.book import CallbackBook, CallbackRules, Refusal
 from ivr.callbacks.task import CallbackTask
-from ivr.calls.events import Caller
+from ivr.calls.events import AgentRequest, Caller
 from ivr.calls.legs import (
     AgentAnswered,
     AgentLegEnded,
-    AgentRequest,
     BridgeLegs,
     RingAgent,
 )

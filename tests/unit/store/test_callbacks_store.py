@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr.callbacks.task import CallbackTask
-from ivr.store.port import CallbackStore
+from ivr.calls.ports import CallbackStore
 from ivr.store.redis import RedisCallbacks
 from ivr.store.sqlite import SqliteCallbacks
 

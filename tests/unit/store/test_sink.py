@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ivr.calls.commands import Note
 from ivr.config import load_settings
-from ivr.store.open import JournalSink, open_journal
+from ivr.journal.store_sink import JournalSink
+from ivr.store.open import open_journal
 from ivr.store.port import Entry
 from ivr.store.redis import RedisJournal
 from ivr.store.sqlite import SqliteJournal

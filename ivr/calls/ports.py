@@ -1,0 +1,55 @@
+"""The ports the core needs, in its own words: a PBX to carry out commands and send events
+back, the shop's backend for lookups, a sink for journal notes, a store for callback tasks.
+
+Their adapters live outside the core: ivr/pbx/{ari,ami,sim}, ivr/lookups/{http,sim},
+ivr/journal/ (the notes' fan-out) and ivr/store/ (SQLite, Redis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ivr.calls.commands import Lookup, Note, PbxCommand
+from ivr.calls.events import CallEvent
+
+EventSink = Callable[[CallEvent], None]
+
+
+class PbxPort(Protocol):
+    """A PBX the core can drive. Commands for one call are carried out in the order sent."""
+
+    def send(self, command: PbxCommand) -> None:
+        """Queue `command`; failures come back as events (a vanished call as CallHungUp)."""
+        ...
+
+
+class LookupPort(Protocol):
+    """The shop's backend. Each Lookup is answered by exactly one LookupDone, delivered later
+    (never from inside send) through the same event sink as the PBX's events."""
+
+    def send(self, command: Lookup) -> None:
+        """Start the request; failures and timeouts come back as LookupDone(ok=False)."""
+        ...
+
+
+class NoteSink(Protocol):
+    """Where journal notes go (log, metrics, store, listeners)."""
+
+    def record(self, note: Note, at: float) -> None: ...
+
+
+class CallbackStore(Protocol):
+    """Where callback tasks are kept (JSON objects by `id`), so a restart loses none."""
+
+    def save(self, task: dict[str, Any]) -> None:
+        """Keep the task as it is now, replacing its earlier state; durable on return."""
+        ...
+
+    def load(self, since: float) -> list[dict[str, Any]]:
+        """Every pending task, and the others requested at or after `since`."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the file or connection."""
+        ...
