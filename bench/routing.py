@@ -23,9 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.plan.queues import QueueSpec
+from ivr.plan.queues import QueueSpec, Strategy
 from ivr.routing import Offer, Roster, Router
-from ivr.routing.queues import Strategy
 from ivr.routing.roster import AgentSpec, TeamSpec
 
 AGENTS = 1_000

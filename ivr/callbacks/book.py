@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ivr.callbacks.task import CallbackTask, Source, valid_number
-from ivr.schedule import Schedule
+from ivr.schedule.schedule import Schedule
 
 DAY = 86_400.0
 

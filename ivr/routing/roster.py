@@ -34,7 +34,8 @@ from ivr.plan.errors import Problem
 from ivr.plan.queues import MAX_LEVEL, MIN_LEVEL, TEAM_NAME, Level, SkillName, TeamName
 from ivr.plan.recording import RecordingPolicy
 from ivr.plan.source import Source, SourceError, parse, yaml_files
-from ivr.schedule import Schedule, ScheduleSpec
+from ivr.schedule.schedule import Schedule
+from ivr.schedule.spec import ScheduleSpec
 
 AGENT_ID = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
 # TECH/resource: no spaces, commas or '&' (those would smuggle dial options or extra targets).

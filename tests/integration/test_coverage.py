@@ -14,7 +14,8 @@ import pytest
 
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
-from ivr.lab.softphones import AgentScript, LabAgent
+from ivr.lab.softphones.agent import LabAgent
+from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AriWatch, DaemonProcess, sip_call
 
 PLAN = REPO / "tests" / "dialplans" / "coverage" / "coverage.yaml.in"

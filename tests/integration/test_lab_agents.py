@@ -11,7 +11,9 @@ import aiohttp
 import pytest
 
 from ivr.lab.paths import LabPaths
-from ivr.lab.softphones import AgentEvent, AgentScript, LabAgent
+from ivr.lab.softphones.agent import LabAgent
+from ivr.lab.softphones.events import AgentEvent
+from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import ARI, AriWatch, Event
 
 # Timing slack for SIP round trips and the 20 ms log tail on loopback.

@@ -18,7 +18,8 @@ from aiohttp import web
 
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
-from ivr.lab.softphones import AgentScript, LabAgent
+from ivr.lab.softphones.agent import LabAgent
+from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AriWatch, DaemonProcess, free_tcp_port, sip_call
 
 SUPERVISOR = "qa-" + "x" * 20

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.callbacks.book import CallbackBook, CallbackRules
 from ivr.callbacks.task import CallbackTask
-from ivr.schedule import load_schedules
+from ivr.schedule.load import load_schedules
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NIGHT = datetime(2026, 11, 24, 2, 0, tzinfo=MOSCOW).timestamp()

@@ -13,7 +13,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.schedule import Schedule, ScheduleError, ScheduleSpec, load_schedules
+from ivr.schedule.load import ScheduleError, load_schedules
+from ivr.schedule.schedule import Schedule
+from ivr.schedule.spec import ScheduleSpec
 
 MSK = ZoneInfo("Europe/Moscow")
 BER = ZoneInfo("Europe/Berlin")

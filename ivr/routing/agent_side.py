@@ -1,0 +1,81 @@
+"""The agent side of the router: signing in and out, pauses, team shifts and device presence."""
+
+from __future__ import annotations
+
+from ivr.routing.results import RoutingError
+from ivr.routing.state import RouterState
+
+
+class AgentSide(RouterState):
+    """Events about agents; each takes effect for new offers at once, never for a ring or call
+    already in progress."""
+
+    def sign_in(self, agent_id: str, now: float) -> bool:
+        """The agent starts work (available, misses forgotten). False if already signed in."""
+        self._advance(now)
+        agent = self._agent(agent_id)
+        if agent.signed_in:
+            return False
+        agent.signed_in = True
+        agent.pause_reason = None
+        agent.misses = 0
+        agent.idle_since = now
+        self._refresh(agent)
+        return True
+
+    def sign_out(self, agent_id: str) -> bool:
+        """The agent stops work (no new offers). False if already signed out."""
+        agent = self._agent(agent_id)
+        if not agent.signed_in:
+            return False
+        agent.signed_in = False
+        agent.pause_reason = None
+        self._refresh(agent)
+        return True
+
+    def pause(self, agent_id: str, reason: str = "break") -> bool:
+        """No new offers until resume. False if signed out or already paused for `reason`."""
+        agent = self._agent(agent_id)
+        if not reason:
+            raise RoutingError(f"agent '{agent_id}': a pause needs a reason, e.g. 'break'")
+        if not agent.signed_in or agent.pause_reason == reason:
+            return False
+        agent.pause_reason = reason
+        self._refresh(agent)
+        return True
+
+    def resume(self, agent_id: str) -> bool:
+        """End a pause (misses forgotten). False if not paused."""
+        agent = self._agent(agent_id)
+        if agent.pause_reason is None:
+            return False
+        agent.pause_reason = None
+        agent.misses = 0
+        self._refresh(agent)
+        return True
+
+    def set_on_duty(self, team: str, on_duty: bool) -> bool:
+        """A team's shift begins or ends: off duty means no new offers. True if it changed."""
+        if team not in self._teams:
+            raise RoutingError(f"team '{team}' is not in the roster")
+        if on_duty:
+            self._off_duty.discard(team)
+        else:
+            self._off_duty.add(team)
+        changed = False
+        for agent in self._agents.values():
+            if agent.team == team and agent.on_duty != on_duty:
+                agent.on_duty = on_duty
+                self._refresh(agent)
+                changed = True
+        return changed
+
+    def set_presence(self, agent_id: str, reachable: bool, busy: bool) -> bool:
+        """Device state from AMI. Unreachable, or busy with a call the router did not give,
+        means no offers. Agents start reachable and not busy. True if anything changed."""
+        agent = self._agent(agent_id)
+        changed = (agent.reachable, agent.busy) != (reachable, busy)
+        agent.reachable = reachable
+        agent.busy = busy
+        self._refresh(agent)
+        return changed

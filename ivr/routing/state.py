@@ -1,0 +1,179 @@
+"""What the router knows, and the moves every side of it shares.
+
+`RouterState` holds the facts: the agents (people and partner trunks) built from the roster,
+the queues, the calls held, the pool of offerable agents, the wait list, the timers, and what
+changed since the last dispatch. Its methods are the steps the caller side, the agent side and
+the offers all take: letting time pass, keeping the pool in step with an agent, ending a call
+into wrap-up, forgetting a call, and looking agents, queues and teams up.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterable
+from heapq import heappop, heappush
+
+from ivr.plan.queues import QueueSpec
+from ivr.routing.agents import TRUNK_PREFIX, AgentRecord
+from ivr.routing.pool import AgentPool
+from ivr.routing.queues import CallState, HandleTimes, HeldCall, QueueState
+from ivr.routing.results import RoutingError
+from ivr.routing.roster import Roster
+from ivr.routing.skills import Requirement
+from ivr.routing.waitlist import NO_SKILL, WaitList
+
+
+class RouterState:
+    """The router's facts, built from the roster and the queues, and the moves shared by all."""
+
+    def __init__(
+        self, roster: Roster, queues: Iterable[QueueSpec], *, handle_window: int = 20
+    ) -> None:
+        self._agents: dict[str, AgentRecord] = {}
+        for spec in roster.agents:
+            self._agents[spec.id] = AgentRecord(
+                id=spec.id,
+                name=spec.name,
+                endpoint=spec.endpoint,
+                team=spec.team,
+                skills=dict(spec.skills),
+                max_concurrent=spec.max_concurrent,
+                ordinal=len(self._agents),
+            )
+        for name, team in roster.teams.items():
+            if team.trunk is not None:
+                trunk_id = TRUNK_PREFIX + name
+                self._agents[trunk_id] = AgentRecord(
+                    id=trunk_id,
+                    name=name,
+                    endpoint=team.trunk.dial,
+                    team=name,
+                    skills=dict(team.trunk.skills),
+                    max_concurrent=team.trunk.max_concurrent,
+                    ordinal=len(self._agents),
+                    is_trunk=True,
+                    signed_in=True,
+                )
+        self._teams = frozenset(roster.teams)
+        self._team_specs = dict(roster.teams)
+        self._in_house = frozenset(roster.in_house_teams())
+        self._off_duty: set[str] = set()  # teams whose shift is over
+        # Partner trunks that list no skills sort calls themselves: they take any caller.
+        self._open_trunks = frozenset(
+            name for name, team in roster.teams.items() if team.trunk and not team.trunk.skills
+        )
+        # Every agent by skill (staffing counts), and how many have each skill (rarity).
+        self._skilled: dict[str, list[AgentRecord]] = {}
+        for agent in self._agents.values():
+            for skill in agent.skills:
+                self._skilled.setdefault(skill, []).append(agent)
+        self._rarity = Counter({skill: len(agents) for skill, agents in self._skilled.items()})
+        self._queues: dict[str, QueueState] = {}
+        in_house = roster.in_house_teams()
+        for queue in queues:
+            if queue.name in self._queues:
+                raise RoutingError(
+                    f"queue '{queue.name}' is defined twice; give each queue its own name"
+                )
+            teams = queue.teams if queue.teams is not None else in_house
+            if not teams:
+                raise RoutingError(
+                    f"queue '{queue.name}' has no teams: the roster has no in-house team; "
+                    "list the teams that serve it under teams:"
+                )
+            requirement = Requirement.of(queue.skills, teams)
+            self._check_teams(requirement, f"queue '{queue.name}'")
+            for step in queue.overflow:
+                if step.add_team is not None and step.add_team not in self._teams:
+                    known = ", ".join(sorted(self._teams))
+                    raise RoutingError(
+                        f"queue '{queue.name}': overflow step '{step.label}' adds team "
+                        f"'{step.add_team}', which is not in the roster (teams: {known})"
+                    )
+            self._queues[queue.name] = QueueState(queue, requirement, HandleTimes(handle_window))
+        self._pool = AgentPool()
+        self._waitlist = WaitList()
+        self._calls: dict[str, HeldCall] = {}
+        self._seq = itertools.count()
+        # (due, seq, call_id, agent_id): wrap-up ends when call_id == "", else a miss expires.
+        self._timers: list[tuple[float, int, str, str]] = []
+        self._deadlines: list[tuple[float, int, str]] = []  # max-wait: (due, seq, call_id)
+        self._dirty_callers: set[str] = set()  # waiting callers that may have new agents
+        self._dirty_agents: set[str] = set()  # agents that became offerable
+        for agent in self._agents.values():
+            self._refresh(agent)
+
+    def _advance(self, now: float) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, call_id, agent_id = heappop(timers)
+            if not call_id:
+                agent = self._agents[agent_id]
+                if agent.wrap_until is not None and agent.wrap_until <= now:
+                    agent.wrap_until = None
+                    self._refresh(agent)
+                continue
+            caller = self._calls.get(call_id)
+            if caller is not None and agent_id in caller.skip and caller.skip[agent_id] <= now:
+                del caller.skip[agent_id]
+                if caller.state is CallState.WAITING:
+                    self._dirty_callers.add(call_id)
+
+    def _refresh(self, agent: AgentRecord) -> None:
+        """Keep the pool in step with the agent's facts; a newcomer is looked at next dispatch."""
+        offerable = agent.offerable
+        if offerable and agent.id not in self._pool:
+            self._pool.add(agent)
+            self._dirty_agents.add(agent.id)
+        elif not offerable and agent.id in self._pool:
+            self._pool.remove(agent)
+
+    def _finish(self, caller: HeldCall, agent: AgentRecord, now: float) -> None:
+        agent.talking.discard(caller.call_id)
+        state = self._queues[caller.queue]
+        wrapup = 0.0 if agent.is_trunk else state.spec.wrapup
+        state.handle_times.add(now - caller.answered_at + wrapup)
+        agent.idle_since = now
+        if wrapup > 0:
+            until = now + wrapup
+            agent.wrap_until = until if agent.wrap_until is None else max(agent.wrap_until, until)
+            heappush(self._timers, (until, next(self._seq), "", agent.id))
+        self._forget(caller)
+        self._refresh(agent)
+
+    def _forget(self, caller: HeldCall) -> None:
+        del self._calls[caller.call_id]
+        state = self._queues[caller.queue]
+        state.callers.discard(caller.call_id)
+        state.talking.discard(caller.call_id)
+        self._dirty_callers.discard(caller.call_id)
+
+    def _index_skill(self, requirement: Requirement) -> str:
+        if not requirement.skills or requirement.open_teams:
+            return NO_SKILL
+        return min((name for name, _ in requirement.skills), key=lambda s: (self._rarity[s], s))
+
+    def _sorted(self, agent_ids: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted(agent_ids, key=lambda a: self._agents[a].ordinal))
+
+    def _agent(self, agent_id: str) -> AgentRecord:
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            raise RoutingError(f"agent '{agent_id}' is not in the roster")
+        return agent
+
+    def _queue(self, name: str) -> QueueState:
+        state = self._queues.get(name)
+        if state is None:
+            known = ", ".join(sorted(self._queues)) or "none"
+            raise RoutingError(f"queue '{name}' is not defined (queues: {known})")
+        return state
+
+    def _check_teams(self, requirement: Requirement, who: str) -> None:
+        if not requirement.teams:
+            raise RoutingError(f"{who}: the requirement allows no team, so nobody could answer")
+        unknown = sorted(requirement.teams - self._teams)
+        if unknown:
+            known = ", ".join(sorted(self._teams))
+            raise RoutingError(f"{who}: team '{unknown[0]}' is not in the roster (teams: {known})")
