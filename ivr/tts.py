@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.plan.model import PlanSpec
 from ivr.plan.prompts import slug, spoken
+from ivr.plan.spec import PlanSpec
 
 # espeak-ng voice per plan language; anything else is passed to espeak-ng as it is.
 VOICES = {"en": "en", "ru": "ru"}

@@ -11,7 +11,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Command, Note, SaveCallback
 from ivr.calls.events import CallEvent, DigitPressed, PromptFinished, TimerFired
 from ivr.calls.step import Step
-from ivr.plan.model import CallbackNode
+from ivr.plan.handoffs import CallbackNode
 
 MAX_DIGITS = 15
 ATTEMPTS = 2  # numbers typed before we give up (a dead end never: the caller ID is kept)

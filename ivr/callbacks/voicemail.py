@@ -11,7 +11,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Command, RecordMessage
 from ivr.calls.events import CallEvent, PromptFinished, RecordingDone
 from ivr.calls.step import Step
-from ivr.plan.model import VoicemailNode
+from ivr.plan.handoffs import VoicemailNode
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ivr.calls.call import Call
 from ivr.calls.events import CallEvent, DigitPressed, PromptFinished, TimerFired
 from ivr.calls.step import Step
-from ivr.plan.model import CollectNode
+from ivr.plan.nodes import CollectNode
 
 
 @dataclass

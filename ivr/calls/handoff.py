@@ -12,7 +12,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Note
 from ivr.calls.events import CallEvent, PromptFinished
 from ivr.calls.step import Step
-from ivr.plan.model import QueueNode
+from ivr.plan.handoffs import QueueNode
 
 
 @dataclass

@@ -11,7 +11,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Note
 from ivr.calls.events import CallEvent
 from ivr.calls.step import Step
-from ivr.plan.model import LanguageNode
+from ivr.plan.nodes import LanguageNode
 
 
 def enter(call: Call, node: LanguageNode) -> Step:

@@ -14,7 +14,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Command, Lookup
 from ivr.calls.events import CallEvent, LookupDone, PromptFinished, TimerFired
 from ivr.calls.step import Step
-from ivr.plan.model import LookupNode
+from ivr.plan.nodes import LookupNode
 
 # Backend text kept in a variable: enough for a status or a date, not a novel.
 VALUE_LIMIT = 200

@@ -7,7 +7,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Note
 from ivr.calls.events import CallEvent
 from ivr.calls.step import Step
-from ivr.plan.model import MenuNode
+from ivr.plan.nodes import MenuNode
 
 
 def enter(call: Call, node: MenuNode) -> Step:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ivr.calls.call import Call
 from ivr.calls.events import CallEvent, PromptFinished
 from ivr.calls.step import Step
-from ivr.plan.model import PlayNode
+from ivr.plan.nodes import PlayNode
 
 
 def enter(call: Call, node: PlayNode) -> Step:

@@ -11,7 +11,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Command, Note, RecordMessage
 from ivr.calls.events import CallEvent, DigitPressed, PromptFinished, RecordingDone, TimerFired
 from ivr.calls.step import Step
-from ivr.plan.model import SurveyNode
+from ivr.plan.handoffs import SurveyNode
 
 TEN_AFTER_ONE = 2.0  # seconds a "1" of an NPS answer waits for a "0"
 COMMENT_SILENCE = 4  # seconds of silence that end a comment

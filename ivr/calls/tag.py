@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr.calls.call import Call
 from ivr.calls.step import Step
-from ivr.plan.model import TagNode
+from ivr.plan.nodes import TagNode
 
 
 def enter(call: Call, node: TagNode) -> Step:

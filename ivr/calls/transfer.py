@@ -12,7 +12,7 @@ from ivr.calls.call import Call
 from ivr.calls.commands import Transfer
 from ivr.calls.events import CallEvent, PromptFinished, TransferFailed
 from ivr.calls.step import Step
-from ivr.plan.model import TransferNode
+from ivr.plan.handoffs import TransferNode
 
 
 @dataclass

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from ivr.calls.call import Call
 from ivr.calls.step import Step
-from ivr.plan.model import WEEKDAYS, Case, WhenNode
+from ivr.plan.cases import WEEKDAYS, Case
+from ivr.plan.nodes import WhenNode
 
 
 def enter(call: Call, node: WhenNode, now: float) -> Step:

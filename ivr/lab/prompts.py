@@ -21,8 +21,8 @@ from ivr import tts
 from ivr.lab.paths import REPO, LabPaths
 from ivr.plan.errors import PlanError
 from ivr.plan.load import plan_files, read_plan
-from ivr.plan.model import PlanSpec
 from ivr.plan.prompts import FOLDER
+from ivr.plan.spec import PlanSpec
 
 SOUNDS = "/usr/share/asterisk/sounds"
 RECORDINGS = REPO / "prompts"

@@ -5,25 +5,20 @@ Pure text out; `ivr graph` hands it to `dot -Tsvg`.
 
 from __future__ import annotations
 
-from ivr.plan.model import (
+from ivr.plan.handoffs import (
+    HANDOFFS,
     CallbackNode,
-    CollectNode,
-    GotoNode,
-    LanguageNode,
-    LookupNode,
-    Node,
-    Path,
-    PlanSpec,
     QueueNode,
     SurveyNode,
-    TagNode,
     TransferNode,
     VoicemailNode,
-    WhenNode,
-    node_targets,
-    other_plan_target,
 )
+from ivr.plan.nodes import CollectNode, GotoNode, LanguageNode, LookupNode, Node, TagNode, WhenNode
+from ivr.plan.source import Path
+from ivr.plan.spec import PlanSpec
+from ivr.plan.targets import node_targets, other_plan_target
 
+# The shape of each node kind but the handoffs, by its `type:`.
 SHAPES = {
     "menu": "box",
     "play": "box",
@@ -35,7 +30,7 @@ SHAPES = {
     "goto": "ellipse",
     "hangup": "doubleoctagon",
 }
-# Where the call leaves the plan: people, mailboxes, other lines.
+# Handoffs, where the call leaves the plan: people, mailboxes, other lines.
 EXIT_STYLE = 'shape=box, style="rounded,filled", fillcolor="#dff0d8"'
 
 
@@ -48,7 +43,7 @@ def to_dot(spec: PlanSpec) -> str:
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
     for name, node in spec.nodes.items():
-        style = EXIT_STYLE if node.type not in SHAPES else f"shape={SHAPES[node.type]}"
+        style = EXIT_STYLE if isinstance(node, HANDOFFS) else f"shape={SHAPES[node.type]}"
         if name == "start":
             style += ", penwidth=2"
         lines.append(f"  {_quote(name)} [label={_quote(_label(name, node))}, {style}];")

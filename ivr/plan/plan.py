@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ivr.plan.model import Node, PlanSpec
+from ivr.plan.nodes import Node
 from ivr.plan.queues import QueueSpec
 from ivr.plan.source import Source
-from ivr.schedule import Schedule
+from ivr.plan.spec import PlanSpec
+from ivr.schedule.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,4 @@ class PlanBook:
 
     def queue_specs(self) -> list[QueueSpec]:
         """Every queue defined in the plans' `queues:` sections."""
-        specs = []
-        for plan in self.plans:
-            for name, settings in plan.spec.queues.items():
-                specs.append(QueueSpec.model_validate({"name": name, **settings}))
-        return specs
+        return [queue for plan in self.plans for queue in plan.spec.queues.values()]

@@ -1,5 +1,7 @@
 """Prompt items as the PBX plays them: named prompts per language, and `say:` text as sounds.
 
+What may be written as an item is ivr/plan/prompt_items.py.
+
 A `say:TEXT` item plays as `sound:ivr/<plan>/<language>/<slug>`, where the slug is a short
 stable hash of the text: `ivr prompts build` makes those files, and caller-visible text never
 becomes a path. `say:` items written in a node are in the plan's language.
@@ -11,8 +13,10 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from ivr.plan.model import PlanSpec, prompt_lists
-from ivr.schedule import Schedule
+from ivr.plan.handoffs import SurveyNode
+from ivr.plan.source import Path
+from ivr.plan.spec import PlanSpec
+from ivr.schedule.schedule import Schedule
 
 SOUND = "sound:"
 SAY = "say:"
@@ -87,27 +91,37 @@ def spoken(spec: PlanSpec) -> Iterator[tuple[str, str]]:
     for versions in spec.prompts.values():
         for language, items in versions.items():
             found += [(language, i[len(SAY) :]) for i in items if i.startswith(SAY)]
-    for settings in spec.queues.values():
+    for queue in spec.queues.values():
         # A queue's recording announcement (`recording: {announce: ...}`, or the default).
-        found += [(spec.language, text) for text in _announcements(settings.get("recording"))]
+        policy = queue.recording
+        if policy is not None and policy.mode != "none":
+            found += [(spec.language, i[len(SAY) :]) for i in policy.announce if i.startswith(SAY)]
     for pair in found:
         if pair not in seen:
             seen.add(pair)
             yield pair
 
 
-def _announcements(recording: object) -> list[str]:
-    from ivr.plan.recording import RecordingPolicy  # here: the policy module imports plans
-
-    try:
-        policy = RecordingPolicy.model_validate(recording) if recording is not None else None
-    except ValueError:
-        return []  # `ivr check` reports it
-    if policy is None or policy.mode == "none":
-        return []
-    return [item[len(SAY) :] for item in policy.announce if item.startswith(SAY)]
-
-
 def texts(spec: PlanSpec) -> dict[str, str]:
     """Media URI -> text, for every `say:` item of the plan (what `ivr try` shows)."""
     return {SOUND + say_sound(spec.name, lang, text): text for lang, text in spoken(spec)}
+
+
+def prompt_lists(spec: PlanSpec) -> list[tuple[Path, list[str]]]:
+    """Every prompt list of the plan, with its path, for checks and tools."""
+    lists: list[tuple[Path, list[str]]] = [
+        (("goodbye",), spec.goodbye),
+        (("hold_prompt",), spec.hold_prompt),
+    ]
+    for name, node in spec.nodes.items():
+        for field in (
+            "prompt", "invalid", "no_input", "callback_offer", "confirm", "choose", "enter",
+            "booked", "thanks", "comment",
+        ):  # fmt: skip
+            items = getattr(node, field, None)
+            if items:
+                lists.append((("nodes", name, field), items))
+        if isinstance(node, SurveyNode):
+            for index, question in enumerate(node.questions):
+                lists.append((("nodes", name, "questions", index, "prompt"), question.prompt))
+    return lists

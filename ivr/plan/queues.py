@@ -23,9 +23,18 @@ queues:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from ivr.plan.recording import RecordingPolicy
 
@@ -129,12 +138,21 @@ QUEUE_NAME = r"^[a-z][a-z0-9_-]*$"
 Strategy = Literal["longest-idle", "most-skilled", "round-robin", "ring-all"]
 
 
+def _named_by_key(schema: dict[str, Any]) -> None:
+    # In a plan the name is the key the settings stand under: editors must not ask for it.
+    required = [field for field in schema.pop("required", []) if field != "name"]
+    if required:
+        schema["required"] = required
+
+
 class QueueSpec(BaseModel):
     """One skill-based queue."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_named_by_key)
 
-    name: Annotated[str, Field(pattern=QUEUE_NAME, max_length=40)]
+    name: Annotated[str, Field(pattern=QUEUE_NAME, max_length=40)] = Field(
+        description="in a plan, the key under queues:"
+    )
     skills: dict[SkillName, Level] = Field(default_factory=dict)
     strategy: Strategy = "longest-idle"
     ring_timeout: float = Field(15.0, gt=0, le=300)
@@ -175,3 +193,44 @@ class QueueSpec(BaseModel):
                 "set one of them, or remove exit"
             )
         return self
+
+
+QueueName = Annotated[str, Field(pattern=QUEUE_NAME)]
+# The shape of `queues:` before each entry is read as settings: names -> mappings.
+_TABLE = TypeAdapter(dict[QueueName, dict[str, Any]])
+# What `ivr check` suggests for any mistake in a queue's settings.
+SETTINGS_FIX = (
+    "see the queue settings in ivr/plan/queues.py (skills, strategy, ring_timeout, wrapup, "
+    "max_wait, max_callers, exit, sla_seconds, teams, announce_every, max_misses, overflow, "
+    "callback_after_abandon)"
+)
+
+
+def _queue_specs(value: Any) -> Any:
+    """A plan's `queues:` as QueueSpecs named by their keys; their mistakes as `queue_settings`."""
+    specs: dict[str, QueueSpec] = {}
+    errors: list[InitErrorDetails] = []
+    for name, settings in _TABLE.validate_python(value).items():
+        try:
+            specs[name] = QueueSpec.model_validate({"name": name, **settings})
+        except ValidationError as exc:
+            errors += [_settings_error(name, error) for error in exc.errors()]
+    if errors:
+        raise ValidationError.from_exception_data("queues", errors)
+    return specs
+
+
+def _settings_error(queue: str, error: ErrorDetails) -> InitErrorDetails:
+    """`error` worded for ops staff, located under the queue's key."""
+    problem = str(error["msg"]).removeprefix("Value error, ")
+    if error["loc"]:
+        problem = f"queue '{queue}': {'.'.join(str(p) for p in error['loc'])}: {problem}"
+    return InitErrorDetails(
+        type=PydanticCustomError("queue_settings", "{problem}", {"problem": problem}),
+        loc=(queue, *error["loc"]),
+        input=error["input"],
+    )
+
+
+# The `queues:` table of a plan: each queue's settings read once, while the plan loads.
+QueueTable = Annotated[dict[QueueName, QueueSpec], BeforeValidator(_queue_specs)]

@@ -10,9 +10,18 @@ import hashlib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from ivr.plan.model import Prompt
+from ivr.plan.prompt_items import Prompt
 
 # Heard before recording starts; `say:` text is spoken by `ivr prompts build` like a plan's.
 DEFAULT_ANNOUNCE = ("say:This call may be recorded for quality purposes.",)
@@ -32,7 +41,9 @@ class RecordingPolicy(BaseModel):
     sample_percent: float = Field(
         100.0, ge=0, le=100, alias="percent", description="share of calls recorded in sample mode"
     )
-    announce: Annotated[tuple[Prompt, ...], BeforeValidator(_as_tuple)] = DEFAULT_ANNOUNCE
+    announce: Annotated[
+        tuple[Prompt, ...], BeforeValidator(_as_tuple, json_schema_input_type=str | list[str])
+    ] = DEFAULT_ANNOUNCE
     retention_days: int = Field(90, gt=0, le=3650, description="days a recording is kept")
 
     @model_validator(mode="before")
@@ -53,6 +64,14 @@ class RecordingPolicy(BaseModel):
             if value.get("mode") in ("all", "none") and has_percent:
                 raise ValueError("percent is only for mode: sample")
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The mapping, or one of the short forms an editor should accept as well."""
+        short = [{"enum": ["all", "none"]}, {"type": "string", "pattern": _PERCENT.pattern}]
+        return {"anyOf": [*short, handler(core_schema)]}
 
 
 NOT_RECORDED = RecordingPolicy(mode="none")

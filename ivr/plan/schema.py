@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ivr.plan.model import PlanSpec
+from ivr.plan.spec import PlanSpec
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -49,8 +49,8 @@ from ivr.calls.events import (
 from ivr.calls.queue import node as queue
 from ivr.calls.step import Step
 from ivr.clock import Clock
-from ivr.plan.model import (
-    CallbackNode,
+from ivr.plan.handoffs import CallbackNode, QueueNode, SurveyNode, TransferNode, VoicemailNode
+from ivr.plan.nodes import (
     CollectNode,
     GotoNode,
     HangupNode,
@@ -58,11 +58,7 @@ from ivr.plan.model import (
     LookupNode,
     MenuNode,
     PlayNode,
-    QueueNode,
-    SurveyNode,
     TagNode,
-    TransferNode,
-    VoicemailNode,
     WhenNode,
 )
 from ivr.plan.plan import PlanBook

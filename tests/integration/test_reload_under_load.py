@@ -20,7 +20,7 @@ from ivr.lab import prompts as lab_prompts
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.plan.load import parse_plan
-from ivr.plan.model import HangupNode, MenuNode, PlayNode
+from ivr.plan.nodes import HangupNode, MenuNode, PlayNode
 from ivr.plan.prompts import resolve
 from tests.integration.lab import AriWatch, DaemonProcess, sip_call
 

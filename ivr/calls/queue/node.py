@@ -25,7 +25,7 @@ from ivr.calls.legs import (
 from ivr.calls.queue import overflow, recording
 from ivr.calls.queue.wait import QueueWait
 from ivr.calls.step import Step
-from ivr.plan.model import QueueNode
+from ivr.plan.handoffs import QueueNode
 from ivr.routing.agents import TRUNK_PREFIX
 from ivr.routing.results import Exit, Offer
 from ivr.routing.router import Router

@@ -222,8 +222,8 @@ CASES: list[tuple[str, list[str]]] = [
     (
         "queue-bad-settings.yaml",
         [
-            "broken/queue-bad-settings.yaml:4:20: error: queue 'sales': skills.sales: Input should be less than or equal to 10; see the queue settings in ivr/routing/queues.py (skills, strategy, ring_timeout, wrapup, max_wait, max_callers, exit, sla_seconds, teams, announce_every, max_misses, overflow, callback_after_abandon)",
-            "broken/queue-bad-settings.yaml:4:32: error: queue 'sales': strategy: Input should be 'longest-idle', 'most-skilled', 'round-robin' or 'ring-all'; see the queue settings in ivr/routing/queues.py (skills, strategy, ring_timeout, wrapup, max_wait, max_callers, exit, sla_seconds, teams, announce_every, max_misses, overflow, callback_after_abandon)",
+            "broken/queue-bad-settings.yaml:4:20: error: queue 'sales': skills.sales: Input should be less than or equal to 10; see the queue settings in ivr/plan/queues.py (skills, strategy, ring_timeout, wrapup, max_wait, max_callers, exit, sla_seconds, teams, announce_every, max_misses, overflow, callback_after_abandon)",
+            "broken/queue-bad-settings.yaml:4:32: error: queue 'sales': strategy: Input should be 'longest-idle', 'most-skilled', 'round-robin' or 'ring-all'; see the queue settings in ivr/plan/queues.py (skills, strategy, ring_timeout, wrapup, max_wait, max_callers, exit, sla_seconds, teams, announce_every, max_misses, overflow, callback_after_abandon)",
         ],
     ),
     (

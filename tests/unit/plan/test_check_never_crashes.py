@@ -13,30 +13,16 @@ from hypothesis import strategies as st
 
 from ivr.cli.main import main
 from ivr.plan.errors import PlanError
-from ivr.plan.load import FIELD_NAMES, parse_plan
+from ivr.plan.load import parse_plan
+from ivr.plan.nodes import NODE_KINDS
+from ivr.plan.schema_problems import FIELD_NAMES
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_TEXT = (ROOT / "dialplans" / "shop.yaml").read_text(encoding="utf-8")
 EXAMPLE = yaml.safe_load(EXAMPLE_TEXT)
-NODE_TYPES = [
-    "menu",
-    "play",
-    "collect",
-    "lookup",
-    "language",
-    "when",
-    "tag",
-    "queue",
-    "transfer",
-    "voicemail",
-    "callback",
-    "survey",
-    "hangup",
-    "goto",
-]
 WORDS = [
     *FIELD_NAMES,
-    *NODE_TYPES,
+    *NODE_KINDS,
     "start",
     "shop-hours",
     "vip",
