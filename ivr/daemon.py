@@ -21,6 +21,7 @@ from ivr import __version__
 from ivr.callbacks.book import DAY, CallbackBook, CallbackRules
 from ivr.callbacks.task import CallbackTask
 from ivr.calls.events import AgentPresence
+from ivr.calls.notes import NoteKind
 from ivr.calls.ports import NoteSink
 from ivr.clock import SystemClock
 from ivr.config import Settings
@@ -87,7 +88,7 @@ class Daemon:
         # Spoken survey comments: beside the recordings, for the same supervisors, pruned
         # like them.
         self.comments_kept = VoicemailKeeper(
-            recordings.folder, self._fetch_recording, kind="survey_comment", keep_days=90
+            recordings.folder, self._fetch_recording, kind=NoteKind.SURVEY_COMMENT, keep_days=90
         )
         sinks: list[NoteSink] = [
             LogSink(),

@@ -14,10 +14,12 @@ from typing import Any
 from ivr.calls.call import Call
 from ivr.calls.commands import Lookup, Note
 from ivr.calls.events import Caller
+from ivr.calls.notes import RETRY_KINDS, NoteKind
 from ivr.clock import VirtualClock
 from ivr.lookups.sim import SimAnswer, SimBackend
 from ivr.pbx.sim.console import ConsolePbx
-from ivr.plan.model import CallbackNode, CollectNode, LanguageNode, MenuNode, SurveyNode
+from ivr.plan.handoffs import CallbackNode, SurveyNode
+from ivr.plan.nodes import CollectNode, LanguageNode, MenuNode
 from ivr.plan.plan import PlanBook
 from ivr.plan.prompts import texts
 from ivr.switchboard.driver import CallDriver
@@ -159,28 +161,28 @@ def _waits_for_keys(call: Call) -> bool:
 def _describe(note: Note, book: PlanBook) -> str:
     f = note.fields
     match note.kind:
-        case "node":
+        case NoteKind.NODE:
             return f"-> {f['node']}"
-        case "when":
+        case NoteKind.WHEN:
             which = "no case holds" if f["case"] == "else" else f"case {f['case']} holds"
             return f"   {which}: {f['target']}"
-        case "tag":
+        case NoteKind.TAG:
             return f"   tag {f['tag']}"
-        case "language":
+        case NoteKind.LANGUAGE:
             return f"   language {f['language']}"
-        case "collected":
+        case NoteKind.COLLECTED:
             return f"   {f['var']} = {f['length']} digits"
-        case "lookup_done":
+        case NoteKind.LOOKUP_DONE:
             if f["result"] == "ok":
                 return f"   lookup answered ({f['status']}): {f['target']}"
             return f"   lookup failed ({f['why']}): fallback {f['target']}"
-        case "plan":
+        case NoteKind.PLAN:
             return f"   into plan {f['plan']}"
-        case "handoff":
+        case NoteKind.HANDOFF:
             return f"   hands the call to {_where(f, book)}"
-        case "transfer_failed":
+        case NoteKind.TRANSFER_FAILED:
             return f"   transfer failed ({f['reason']})"
-        case kind if kind.endswith(("_invalid", "_no_input", "_exhausted")):
+        case kind if kind in RETRY_KINDS:
             return "   " + kind.replace("_", " ", 1).replace("_", " ")
     return ""
 
@@ -190,9 +192,9 @@ def _where(fields: dict[str, str], book: PlanBook) -> str:
     if kind == "queue":
         skills = ""
         for plan in book.plans:
-            settings = plan.spec.queues.get(target, {})
-            if isinstance(settings.get("skills"), dict) and settings["skills"]:
-                skills = ", ".join(f"{k}={v}" for k, v in settings["skills"].items())
+            queue = plan.spec.queues.get(target)
+            if queue is not None and queue.skills:
+                skills = ", ".join(f"{k}={v}" for k, v in queue.skills.items())
                 break
         text = f"queue {target}" + (f" (skills {skills})" if skills else "")
         priority = fields.get("priority", "0")
@@ -204,8 +206,8 @@ def _where(fields: dict[str, str], book: PlanBook) -> str:
 
 def _summary(call: Call, notes: list[Note], book: PlanBook, transferred: str) -> list[str]:
     mine = [n for n in notes if n.call_id == call.id]
-    handoffs = [n for n in mine if n.kind == "handoff"]
-    ended = next((n for n in reversed(mine) if n.kind == "ended"), None)
+    handoffs = [n for n in mine if n.kind == NoteKind.HANDOFF]
+    ended = next((n for n in reversed(mine) if n.kind == NoteKind.ENDED), None)
     outcome = ended.fields["outcome"] if ended else call.outcome
     if transferred:
         where = f"transferred to {transferred}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ivr.calls.commands import Note
+from ivr.calls.notes import NoteKind
 from ivr.journal.metrics import CALLBACK_OUTCOMES, SURVEY_KINDS, Metrics
 
 # The router's agent states, in the metric's words (AGENT_STATES in ivr.journal.metrics).
@@ -18,6 +19,13 @@ AGENT_STATE = {
     "paused": "paused",
 }
 
+# The note that ends a wait in a queue, in the metric's words (queue_exit: "overflowed").
+WAIT_OUTCOME: dict[str, str] = {
+    NoteKind.ANSWERED: "answered",
+    NoteKind.QUEUE_ABANDONED: "abandoned",
+    NoteKind.QUEUE_CALLBACK: "callback",
+}
+
 
 class MetricsSink:
     """Counts calls by plan and outcome, live calls, menu choices, queue waits and talk time."""
@@ -29,35 +37,36 @@ class MetricsSink:
         fields = note.fields
         metrics = self.metrics
         match note.kind:
-            case "arrived":
+            case NoteKind.ARRIVED:
                 metrics.active_calls.inc()
-            case "ended":
+            case NoteKind.ENDED:
                 metrics.active_calls.dec()
                 metrics.calls.labels(plan=fields["plan"], outcome=fields["outcome"]).inc()
-            case "menu_choice":
+            case NoteKind.MENU_CHOICE:
                 metrics.menu_selections.labels(
                     plan=fields["plan"], node=fields["node"], option=fields["option"]
                 ).inc()
-            case "tag":
+            case NoteKind.TAG:
                 metrics.calls_by_topic.labels(plan=fields["plan"], topic=fields["tag"]).inc()
-            case "answered" | "queue_abandoned" | "queue_exit" | "queue_callback":
-                outcome = {
-                    "answered": "answered",
-                    "queue_abandoned": "abandoned",
-                    "queue_callback": "callback",
-                }.get(note.kind, "overflowed")
+            case (
+                NoteKind.ANSWERED
+                | NoteKind.QUEUE_ABANDONED
+                | NoteKind.QUEUE_EXIT
+                | NoteKind.QUEUE_CALLBACK
+            ):
+                outcome = WAIT_OUTCOME.get(note.kind, "overflowed")
                 metrics.observe_wait(
                     fields["queue"], outcome, float(fields["wait"]), float(fields["sla"])
                 )
-            case "overflow":
+            case NoteKind.OVERFLOW:
                 metrics.overflow.labels(queue=fields["queue"], step=fields["step"]).inc()
-            case "callback_requested":
+            case NoteKind.CALLBACK_REQUESTED:
                 metrics.callbacks.labels(outcome="requested").inc()
-            case "callback_finished" if fields.get("outcome") in CALLBACK_OUTCOMES:
+            case NoteKind.CALLBACK_FINISHED if fields.get("outcome") in CALLBACK_OUTCOMES:
                 metrics.callbacks.labels(outcome=fields["outcome"]).inc()
-            case "survey_answer" if fields.get("kind") in SURVEY_KINDS:
+            case NoteKind.SURVEY_ANSWER if fields.get("kind") in SURVEY_KINDS:
                 metrics.survey_score.labels(kind=fields["kind"]).observe(float(fields["score"]))
-            case "agent_hung_up" | "caller_hung_up":
+            case NoteKind.AGENT_HUNG_UP | NoteKind.CALLER_HUNG_UP:
                 metrics.talk.labels(queue=fields["queue"]).observe(float(fields["talk"]))
 
 

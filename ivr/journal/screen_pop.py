@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ivr.calls.commands import Note
+from ivr.calls.notes import NoteKind
 from ivr.journal.webhook import Webhook
 
 
@@ -21,12 +22,12 @@ class ScreenPops:
         self._hook = Webhook(url, "screen_pop", timeout) if url else None
 
     def record(self, note: Note, at: float) -> None:
-        if note.kind == "arrived":
+        if note.kind == NoteKind.ARRIVED:
             number = note.fields.get("caller_number", "")
             if number:
                 key = (number, time.strftime("%Y-%m-%d", time.gmtime(at)))
                 self._calls_today[key] = self._calls_today.get(key, 0) + 1
-        elif note.kind == "answered":
+        elif note.kind == NoteKind.ANSWERED:
             pop = self._pop(note, at)
             self.latest[pop["agent"]] = pop
             if self._hook is not None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivr.calls.commands import Note
+from ivr.calls.notes import NoteKind
 from ivr.journal.webhook import Webhook
 
 CONTEXT = ("queue", "agent", "topic", "caller_number", "language", "wait")
@@ -25,13 +26,13 @@ class SurveyAlerts:
         self._hook = Webhook(url, "survey_alert", timeout)
 
     def record(self, note: Note, at: float) -> None:
-        if note.kind == "answered":
+        if note.kind == NoteKind.ANSWERED:
             self._context[note.call_id] = {k: note.fields.get(k, "") for k in CONTEXT}
             while len(self._context) > MAX_CALLS:
                 del self._context[next(iter(self._context))]
-        elif note.kind == "ended":
+        elif note.kind == NoteKind.ENDED:
             self._context.pop(note.call_id, None)
-        elif note.kind == "survey_answer":
+        elif note.kind == NoteKind.SURVEY_ANSWER:
             alert = self._alert(note, at)
             if alert is not None:
                 self._hook.send(alert, note.call_id, kind=alert["kind"], score=str(alert["score"]))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.calls.commands import Note
+from ivr.calls.notes import RECORDING_KINDS, NoteKind
 from ivr.logs import event
 from ivr.recordings.fetch import fetch_patiently
 from ivr.recordings.files import path_for, read_sidecar, write_sidecar
@@ -96,19 +97,15 @@ class RecordingKeeper:
     def record(self, note: Note, at: float) -> None:
         when = datetime.fromtimestamp(at, self.tz)  # `at` is the clock's Unix time
         fields = note.fields
-        if note.kind == "ended":
+        if note.kind == NoteKind.ENDED:
             self._ended(note.call_id, when)
-        elif note.kind == "survey_answer":
+        elif note.kind == NoteKind.SURVEY_ANSWER:
             self._survey(note.call_id, fields)
-        elif note.kind == "answered":
+        elif note.kind == NoteKind.ANSWERED:
             self._call(note.call_id).context.update(
-                {
-                    k: v
-                    for k, v in fields.items()
-                    if k in ("queue", "agent", "topic", "caller_number")
-                }
+                {k: v for k, v in fields.items() if k in ANSWERED}
             )
-        elif note.kind.startswith("recording_"):
+        elif note.kind in RECORDING_KINDS:
             self._recording(self._call(note.call_id), note.kind, fields, when)
 
     def _call(self, call_id: str) -> _Call:
@@ -120,7 +117,7 @@ class RecordingKeeper:
         return call
 
     def _recording(self, call: _Call, kind: str, fields: dict[str, str], when: datetime) -> None:
-        if kind == "recording_started":
+        if kind == NoteKind.RECORDING_STARTED:
             if call.started is not None:
                 event(log, "recording.second_ignored", logging.WARNING, call=call.call_id,
                       name=fields.get("name", ""))  # fmt: skip
@@ -134,12 +131,12 @@ class RecordingKeeper:
                 call.retention_days = DEFAULT_RETENTION_DAYS
         elif call.started is None:
             return  # pauses and ends of a recording we never saw start
-        elif kind == "recording_paused" and call.paused_at is None:
+        elif kind == NoteKind.RECORDING_PAUSED and call.paused_at is None:
             call.paused_at = when
-        elif kind == "recording_resumed" and call.paused_at is not None:
+        elif kind == NoteKind.RECORDING_RESUMED and call.paused_at is not None:
             call.pauses.append((call.paused_at, when))
             call.paused_at = None
-        elif kind == "recording_finished" and call.finished is None:
+        elif kind == NoteKind.RECORDING_FINISHED and call.finished is None:
             self._finish(call, when)
 
     @staticmethod

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.calls.commands import Note
+from ivr.calls.notes import NoteKind
 from ivr.logs import event
 from ivr.recordings.fetch import fetch_patiently
 from ivr.recordings.files import path_for, read_sidecar, write_sidecar
@@ -26,7 +27,11 @@ class VoicemailKeeper:
     recording, such as a survey's spoken comment) is copied from the PBX to `folder`."""
 
     def __init__(
-        self, folder: Path, fetch: Fetch, kind: str = "voicemail", keep_days: int | None = None
+        self,
+        folder: Path,
+        fetch: Fetch,
+        kind: str = NoteKind.VOICEMAIL,
+        keep_days: int | None = None,
     ) -> None:
         self.folder = folder
         self.fetch = fetch
@@ -36,7 +41,7 @@ class VoicemailKeeper:
         self._tasks_by_call: dict[str, str] = {}  # call id -> its callback task id
 
     def record(self, note: Note, at: float) -> None:
-        if note.kind == "callback_requested" and note.fields.get("source") == "voicemail":
+        if note.kind == NoteKind.CALLBACK_REQUESTED and note.fields.get("source") == "voicemail":
             self._tasks_by_call[note.call_id] = note.fields["task"]
         if note.kind != self.kind:
             return

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
+from ivr.calls.notes import NoteKind
 from ivr.store.port import Entry
 
 By = Literal["hour", "day", "weekday"]
@@ -80,24 +81,29 @@ def calls(entries: Iterable[Entry]) -> list[CallRecord]:
 def _apply(record: CallRecord, entry: Entry) -> None:
     fields = entry.fields
     match entry.kind:
-        case "arrived":
+        case NoteKind.ARRIVED:
             record.arrived, record.plan = entry.at, fields.get("plan", "")
-        case "tag":
+        case NoteKind.TAG:
             record.topic = fields.get("tag", "")
-        case "queue_join":
+        case NoteKind.QUEUE_JOIN:
             # An overflow joins a new queue: only the last attempt counts.
             record.queue, record.wait, record.sla = fields.get("queue", ""), None, None
             record.answered = record.abandoned = False
-        case "answered" | "queue_abandoned" | "queue_exit" | "queue_callback":
+        case (
+            NoteKind.ANSWERED
+            | NoteKind.QUEUE_ABANDONED
+            | NoteKind.QUEUE_EXIT
+            | NoteKind.QUEUE_CALLBACK
+        ):
             record.queue = fields.get("queue", record.queue)
             record.wait, record.sla = _number(fields.get("wait")), _number(fields.get("sla"))
-            record.answered = entry.kind == "answered"
-            record.abandoned = entry.kind == "queue_abandoned"
-            if entry.kind == "answered" and fields.get("topic") and not record.topic:
+            record.answered = entry.kind == NoteKind.ANSWERED
+            record.abandoned = entry.kind == NoteKind.QUEUE_ABANDONED
+            if entry.kind == NoteKind.ANSWERED and fields.get("topic") and not record.topic:
                 record.topic = fields["topic"]
-        case "agent_hung_up" | "caller_hung_up":
+        case NoteKind.AGENT_HUNG_UP | NoteKind.CALLER_HUNG_UP:
             record.talk = _number(fields.get("talk"))
-        case "ended":
+        case NoteKind.ENDED:
             record.outcome = fields.get("outcome", "")
             record.plan = record.plan or fields.get("plan", "")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ivr.calls.commands import Note
+from ivr.calls.notes import NoteKind
 from ivr.pbx.ami.link import AmiLink
 
 
@@ -14,12 +15,12 @@ class CallSummaryPublisher:
         self._callers: dict[str, tuple[str, str]] = {}
 
     def record(self, note: Note, at: float) -> None:
-        if note.kind == "arrived":
+        if note.kind == NoteKind.ARRIVED:
             self._callers[note.call_id] = (
                 note.fields.get("caller_number", ""),
                 note.fields.get("caller_name", ""),
             )
-        elif note.kind == "ended":
+        elif note.kind == NoteKind.ENDED:
             number, name = self._callers.pop(note.call_id, ("", ""))
             # Caller text is hostile: AmiLink cleans every value before it reaches the socket.
             self.ami.user_event(
