@@ -97,3 +97,9 @@ def in_app(channel: dict[str, Any], app: str) -> bool:
     if str(dialplan.get("app_name", "")).lower() != "stasis":
         return False
     return str(dialplan.get("app_data", "")).split(",")[0] == app
+
+
+def is_leg(channel: dict[str, Any]) -> bool:
+    """True for a leg the daemon originated (Stasis args `agent,CALL` or `transfer,CALL`)."""
+    app_data = str((channel.get("dialplan") or {}).get("app_data", "")).split(",")
+    return len(app_data) > 1 and app_data[1] in (AGENT_LEG, TRANSFER_LEG)

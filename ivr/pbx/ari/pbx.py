@@ -54,7 +54,7 @@ from ivr.calls.legs import (
 from ivr.calls.ports import EventSink
 from ivr.config import AriSettings, ReconnectSettings
 from ivr.logs import event
-from ivr.pbx.ari.events import AGENT_LEG, TRANSFER_LEG, in_app, translate
+from ivr.pbx.ari.events import AGENT_LEG, TRANSFER_LEG, in_app, is_leg, translate
 from ivr.pbx.backoff import Backoff
 
 log = logging.getLogger("ivr.ari")
@@ -159,8 +159,16 @@ class AriPbx:
         present = {ch.json["id"]: ch.json for ch in channels}
         for call_id in sorted(self._calls - set(present)):
             self._deliver(CallHungUp(call_id))
+        for leg, call_id in sorted(self._legs.items()):
+            if leg not in present:
+                # Gone while we were away: answered, the agent hung up; ringing, nobody answered.
+                self._deliver(AgentLegEnded(call_id, leg, "no-answer"))
         for call_id, channel in present.items():
+            if call_id in self._legs or call_id in self._transfers or is_leg(channel):
+                continue  # an agent's or a transfer's leg sits in the app too: it is no caller
             if not in_app(channel, self.settings.app):
+                if call_id in self._calls:
+                    self._deliver(CallHungUp(call_id))  # it left the app while we were away
                 continue
             if call_id in self._calls:
                 self._deliver(CallResumed(call_id))
