@@ -134,8 +134,8 @@ def _parser() -> argparse.ArgumentParser:
         help="hang up this long after the last key (default: wait for the IVR to hang up)",
     )
     call.set_defaults(handler=_lab, step="call")
-    from ivr.lab import (
-        softphones as agents,  # `ivr lab agent`: its options and handler live with the agents
+    from ivr.lab.softphones import (
+        cli as agents,  # `ivr lab agent`: its options and handler live with the agents
     )
 
     agents.add_command(steps)

@@ -13,7 +13,7 @@ from ivr.journal.metrics import QUEUE_WAIT_BUCKETS
 from ivr.lab.prometheus import Sample, value
 from ivr.reports.report import CallRecord
 from ivr.store.port import Entry
-from tests.unit.test_grafana_dashboard import RECORDING, dashboard_panels, metric_names
+from tests.unit.journal.test_grafana_dashboard import RECORDING, dashboard_panels, metric_names
 
 
 @dataclass(frozen=True, slots=True)

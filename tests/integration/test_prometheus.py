@@ -26,7 +26,8 @@ from ivr.journal.metrics import QUEUE_WAIT_BUCKETS, TALK_BUCKETS
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.prometheus import LabPrometheus, Sample, has_data, value
 from ivr.lab.sipp import CallScript
-from ivr.lab.softphones import AgentScript, LabAgent
+from ivr.lab.softphones.agent import LabAgent
+from ivr.lab.softphones.script import AgentScript
 from ivr.reports import report as reports
 from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteJournal

@@ -1,6 +1,6 @@
 """Agents needed per weekday and hour over a generated month of calls, and `ivr forecast`.
 
-`python -m tests.unit.test_staffing docs/staffing.png` draws the README's heat map from
+`python -m tests.unit.reports.test_staffing docs/staffing.png` draws the README's heat map from
 the same month.
 """
 
@@ -231,7 +231,7 @@ def test_cli_forecast_says_when_there_is_no_journal(
     assert "no journal" in capsys.readouterr().err
 
 
-if __name__ == "__main__":  # python -m tests.unit.test_staffing docs/staffing.png
+if __name__ == "__main__":  # python -m tests.unit.reports.test_staffing docs/staffing.png
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/staffing.png")
     staffing.write_png(staffing.build(month(with_abandons=True), START, END, TZ), out)
     print(f"wrote {out}")

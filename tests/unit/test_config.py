@@ -8,7 +8,7 @@ import pytest
 
 from ivr.config import ConfigError, load_settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_example_config_loads_and_the_environment_overrides_it() -> None:

@@ -18,7 +18,7 @@ import yaml
 
 from ivr.journal.metrics import Metrics
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PROM_DIR = ROOT / "config" / "prometheus"
 CONFIG = PROM_DIR / "prometheus.yml"
 RECORDING = PROM_DIR / "rules" / "ivr-recording.yml"

@@ -19,7 +19,7 @@ import yaml
 
 from ivr.journal.metrics import Metrics
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD = ROOT / "config" / "grafana" / "dashboards" / "shop-ivr.json"
 PROVISIONING = ROOT / "config" / "grafana" / "provisioning"
 RECORDING = ROOT / "config" / "prometheus" / "rules" / "ivr-recording.yml"

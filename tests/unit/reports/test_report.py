@@ -16,7 +16,7 @@ from ivr.cli.main import main
 from ivr.reports import report as reports
 from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteJournal
-from tests.unit import test_staffing as generated
+from tests.unit.reports import test_staffing as generated
 
 MON = datetime(2026, 11, 2, tzinfo=UTC).timestamp()  # a Monday
 TUE = MON + 86400

@@ -1,4 +1,5 @@
-"""Staffing math (ivr/forecast.py) against published worked examples, identities and simulation."""
+"""Erlang C and A (ivr/reports/erlang.py) against published worked examples, identities
+and simulation."""
 
 from __future__ import annotations
 
