@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ivr.callbacks.book import CallbackBook
 from ivr.calls.commands import Note
 from ivr.calls.events import Caller
 from ivr.clock import VirtualClock
@@ -15,6 +16,7 @@ from ivr.lookups.sim import SimBackend
 from ivr.pbx.sim.pbx import SimCall, SimPbx
 from ivr.plan.load import load_book, parse_plan
 from ivr.plan.plan import PlanBook
+from ivr.routing.desk import Desk
 from ivr.switchboard.driver import CallDriver
 from ivr.switchboard.switchboard import Switchboard
 
@@ -58,11 +60,16 @@ class World:
 
 
 def make_world(
-    plans: PlanBook, prompt_seconds: float = 2.0, start: float = 1_790_000_000.0
+    plans: PlanBook,
+    prompt_seconds: float = 2.0,
+    start: float = 1_790_000_000.0,
+    desk: Desk | None = None,
+    callback_book: CallbackBook | None = None,
 ) -> World:
+    """The core, the simulated PBX and backend on virtual time; a desk when given."""
     clock = VirtualClock(start=start)
     pbx = SimPbx(clock, prompt_seconds)
-    switchboard = Switchboard(plans, clock)
+    switchboard = Switchboard(plans, clock, desk, callback_book)
     notes = Notes()
     backend = SimBackend(clock)
     driver = CallDriver(switchboard, pbx, clock, notes, backend)

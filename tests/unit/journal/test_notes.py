@@ -21,15 +21,10 @@ from ivr.calls.commands import Note
 from ivr.calls.events import AgentRequest, Caller, FeatureCode, RecordingControl
 from ivr.calls.legs import AgentAnswered, AgentLegEnded, RingAgent
 from ivr.calls.notes import NOTES, NoteKind, NoteSpec, spec_of
-from ivr.clock import VirtualClock
-from ivr.lookups.sim import SimBackend
-from ivr.pbx.sim.pbx import SimPbx
 from ivr.plan.plan import PlanBook
 from ivr.routing.desk import Desk
 from ivr.routing.roster import parse_roster
-from ivr.switchboard.driver import CallDriver
-from ivr.switchboard.switchboard import Switchboard
-from tests.unit.conftest import ROOT, Notes, World, book
+from tests.unit.conftest import ROOT, World, book, make_world
 
 IVR = ROOT / "ivr"
 START = 1_790_000_000.0  # a Monday, 14:13 UTC
@@ -302,17 +297,9 @@ def test_stored_kinds_read_back_as_their_kind() -> None:
 
 def world_of(plans: PlanBook, roster: str | None = None, start: float = START) -> World:
     """The core, the simulated PBX and backend on virtual time, with a roster when given."""
-    clock = VirtualClock(start=start)
-    pbx = SimPbx(clock)
     desk = Desk(parse_roster((roster, "roster.yaml")), plans.queue_specs()) if roster else None
     callbacks = CallbackBook(CallbackRules(retry_delay=120, max_attempts=2))
-    switchboard = Switchboard(plans, clock, desk, callbacks)
-    notes = Notes()
-    backend = SimBackend(clock)
-    driver = CallDriver(switchboard, pbx, clock, notes, backend)
-    pbx.on_event = driver.feed
-    backend.on_event = driver.feed
-    return World(clock, pbx, switchboard, driver, notes, backend)
+    return make_world(plans, start=start, desk=desk, callback_book=callbacks)
 
 
 def until(world: World, done: Callable[[], bool], seconds: int = 120) -> None:

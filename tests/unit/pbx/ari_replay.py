@@ -327,7 +327,7 @@ class AriReplay:
 
     async def _serve_rest(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        seen = Request(request.method, request.path, _query(request), _body(raw))
+        seen = Request(request.method, request.path, _query(request), body_of(raw))
         self.requests.append(seen)
         number = self._match(seen)
         if number is None:
@@ -388,7 +388,8 @@ def _query(request: web.Request) -> dict[str, str]:
     return {key: value for key, value in request.query.items() if key not in SECRET_PARAMS}
 
 
-def _body(raw: bytes) -> Json:
+def body_of(raw: bytes) -> Json:
+    """A request's or response's body as JSON, or as text when it is none."""
     if not raw:
         return None
     text = raw.decode("utf-8", "replace")

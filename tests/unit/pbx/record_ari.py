@@ -83,6 +83,7 @@ from tests.unit.pbx.ari_replay import (
     Entry,
     Json,
     Request,
+    body_of,
     dump_cassette,
 )
 
@@ -217,7 +218,7 @@ class RecordingProxy:
         if not docs:
             self._exchanges += 1
             number = self._exchanges
-            seen = Request(request.method, request.path, _query(request), _json_or_text(raw))
+            seen = Request(request.method, request.path, _query(request), body_of(raw))
             entry = {"exchange": number, "request": seen.to_json()}
             self._append(entry)
         assert self._session is not None
@@ -239,7 +240,7 @@ class RecordingProxy:
             # The docs' basePath names the host they were fetched from: keep the client here.
             body = text.replace(self.upstream, self._origin).encode("utf-8")
         else:
-            entry["response"] = {"status": status, "body": _json_or_text(body)}
+            entry["response"] = {"status": status, "body": body_of(body)}
             if content_type and not content_type.startswith("application/json"):
                 entry["response"]["content_type"] = content_type.split(";")[0]
             self._append({"responded": entry["exchange"]})
@@ -317,16 +318,6 @@ def _query(request: web.Request) -> dict[str, str]:
 
 def _forwarded(request: web.Request) -> dict[str, str]:
     return {name: request.headers[name] for name in FORWARDED if name in request.headers}
-
-
-def _json_or_text(raw: bytes) -> Json:
-    if not raw:
-        return None
-    text = raw.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 # Scenarios: real calls through the proxy, the core's part played by the driver below.
