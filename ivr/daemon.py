@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -46,7 +47,8 @@ from ivr.recordings.prune import prune
 from ivr.recordings.voicemail import VoicemailKeeper
 from ivr.reload import Reloader, init_queue_series
 from ivr.routing.desk import Desk, snapshot
-from ivr.store.open import open_callbacks, open_journal
+from ivr.store.open import open_callbacks, open_journal, open_live
+from ivr.switchboard import checkpoints
 from ivr.switchboard.driver import CallDriver
 from ivr.switchboard.switchboard import Switchboard
 
@@ -63,7 +65,9 @@ class Daemon:
         self.metrics = Metrics()
         self.clock = SystemClock()
         self.callback_store = open_callbacks(settings)
+        self.live_store = open_live(settings)
         self.switchboard = Switchboard(plans, self.clock, desk, self._callback_book(desk))
+        self._recover(desk)
         self.ami = AmiLink(
             settings.ami,
             settings.reconnect,
@@ -111,6 +115,7 @@ class Daemon:
             NoteFanout(sinks),
             self.lookups,
             self.callback_store,
+            self.live_store,
         )
         self.reloader = Reloader(settings, self.switchboard, self.metrics)
         self._stopping = asyncio.Event()
@@ -140,6 +145,21 @@ class Daemon:
         tasks = [CallbackTask.from_json(task) for task in kept]
         event(log, "callbacks.loaded", pending=sum(t.status == "pending" for t in tasks))
         return CallbackBook(rules, tasks)
+
+    def _recover(self, desk: Desk) -> None:
+        """Agents and calls as the store kept them (a restart, a crash, a takeover): agents
+        come back signed in and paused as they were; calls wait for ARI to report them."""
+        agents: dict[str, dict[str, Any]] = {}
+        for agent_id, record in self.live_store.load(checkpoints.AGENT).items():
+            problem = checkpoints.unreadable(record)
+            if problem is None:
+                agents[agent_id] = record
+            else:
+                event(log, "state.refused", logging.ERROR, agent=agent_id, why=problem)
+        restored = desk.restore_agents(agents, self.clock.now())
+        calls = self.live_store.load(checkpoints.CALL)
+        self.switchboard.recover(calls)
+        event(log, "state.loaded", agents=len(restored), calls=len(calls))
 
     async def _fetch_recording(self, name: str, dest: Path) -> int:
         """Copy a recording from Asterisk (which may run on another host) and remove it there."""
@@ -208,6 +228,7 @@ class Daemon:
         if self._http is not None:
             await self._http.close()
         self.callback_store.close()
+        self.live_store.close()
         self.journal_store.close()
         await runner.cleanup()
         event(log, "daemon.stopped")

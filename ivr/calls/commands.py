@@ -42,9 +42,12 @@ class HangUp:
 
 @dataclass(frozen=True, slots=True)
 class ContinueInDialplan:
-    """Hand the call back to the PBX dialplan (its fallback after the Stasis app)."""
+    """Hand the call back to the PBX dialplan: at the step after the Stasis app (which holds
+    the caller and tries the app again, so the next daemon serves them), or at `label`
+    (`unavailable`: the caller is told the service is unavailable)."""
 
     call_id: str
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,17 @@ class MuteRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class SaveState:
+    """Keep what a restart must not lose of a call or an agent (`kind` "call" or "agent"),
+    replacing the record kept before; `record` None forgets it. Durable before the commands
+    after it are carried out."""
+
+    kind: str
+    key: str
+    record: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class SaveCallback:
     """Keep a callback task (as JSON) in the store, so a restart loses nothing."""
 
@@ -157,4 +171,4 @@ PbxCommand = (
     | LegCommand
 )
 TimerCommand = StartTimer | CancelTimer | Release
-Command = PbxCommand | TimerCommand | Note | Lookup | SaveCallback
+Command = PbxCommand | TimerCommand | Note | Lookup | SaveCallback | SaveState

@@ -58,6 +58,15 @@ class CallResumed:
 
 
 @dataclass(frozen=True, slots=True)
+class PbxSynced:
+    """The PBX link is up and every call in the app has been reported (CallArrived or
+    CallResumed): `present` lists every channel the PBX has now, callers' and agents' legs."""
+
+    present: frozenset[str]
+    call_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallHungUp:
     """The caller is gone (hang-up, or the channel left the daemon's app)."""
 
@@ -142,6 +151,7 @@ CallEvent = (
     | AgentAnswered
     | AgentLegEnded
     | FeatureCode
+    | PbxSynced
 )
 # Events about agents rather than one call; the routing desk takes them.
 DeskEvent = AgentPresence | AgentRequest

@@ -36,6 +36,7 @@ class NoteKind(StrEnum):
     PROMPT = "prompt"
     HANGUP = "hangup"
     HANDED_BACK = "handed_back"
+    RECOVERED = "recovered"
     ENDED = "ended"
     # Nodes.
     MENU_CHOICE = "menu_choice"
@@ -141,7 +142,12 @@ _SPECS = (
     _spec(NoteKind.PROMPT, "node media",
           "The caller is played `media` (PBX URIs, space-separated)."),
     _spec(NoteKind.HANGUP, "node", "The IVR hangs up, after any goodbye prompt."),
-    _spec(NoteKind.HANDED_BACK, "node", "Shutdown: the call went back to the PBX dialplan."),
+    _spec(NoteKind.HANDED_BACK, "node",
+          "Shutdown: the call went back to the PBX dialplan (or stays bridged), its record kept "
+          "for the next daemon."),
+    _spec(NoteKind.RECOVERED, "node queue? waited? why?",
+          "A restart found the call's record: served from `node` (in `queue`, `waited` s so "
+          "far); with `why`, the record could not be used and the call starts anew."),
     _spec(NoteKind.ENDED, "outcome plan node seconds",
           "The call is over: how (`outcome`), where, and `seconds` since it arrived."),
     # Nodes.

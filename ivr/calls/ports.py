@@ -53,3 +53,24 @@ class CallbackStore(Protocol):
     def close(self) -> None:
         """Let go of the file or connection."""
         ...
+
+
+class LiveStore(Protocol):
+    """What a restart must not lose of live calls and agents: one record per kind and key,
+    each write durable on return (the next command to the PBX may depend on it)."""
+
+    def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
+        """Keep `record`, replacing the one kept for `kind` and `key`."""
+        ...
+
+    def drop(self, kind: str, key: str) -> None:
+        """Forget the record of `kind` and `key`, if any."""
+        ...
+
+    def load(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of `kind`, by key."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the file or connection."""
+        ...

@@ -42,6 +42,7 @@ CALL_OUTCOMES: tuple[str, ...] = (
     "completed",
     "no_choice",
     "handed_back",
+    "lost",
 )
 """Values of ``outcome`` on ``ivr_calls_total``: how a call ended, one per call."""
 

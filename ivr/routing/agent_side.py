@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from ivr.routing.results import RoutingError
 from ivr.routing.state import RouterState
 
@@ -79,3 +81,25 @@ class AgentSide(RouterState):
         agent.busy = busy
         self._refresh(agent)
         return changed
+
+    def restore(
+        self,
+        agent_id: str,
+        signed_in: bool,
+        pause_reason: str | None,
+        wrap_until: float | None,
+        now: float,
+    ) -> bool:
+        """An agent's sign-in, pause and wrap-up as kept before a restart; False when the
+        agent is no longer in the roster."""
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.is_trunk:
+            return False
+        agent.signed_in = signed_in
+        agent.pause_reason = pause_reason if signed_in else None
+        agent.idle_since = now
+        if wrap_until is not None and wrap_until > now:
+            agent.wrap_until = wrap_until
+            heappush(self._timers, (wrap_until, next(self._seq), "", agent_id))
+        self._refresh(agent)
+        return True

@@ -100,6 +100,7 @@ class AgentRecord:
             calls=tuple(sorted(self.ringing | self.talking)),
             misses=self.misses,
             wrap_until=self.wrap_until,
+            signed_in=self.signed_in,
         )
 
 
@@ -117,3 +118,4 @@ class AgentView:
     calls: tuple[str, ...]
     misses: int
     wrap_until: float | None
+    signed_in: bool = False

@@ -57,6 +57,45 @@ class CallerSide(RouterState):
             heappush(self._deadlines, (now + spec.max_wait, next(self._seq), call_id))
         return None
 
+    def rejoin(self, call_id: str, queue: str, now: float, priority: int, joined_at: float) -> None:
+        """Hold again a caller a restart took away: their place and their max_wait are those
+        of their first join; a full queue still takes them."""
+        self.enqueue(call_id, queue, now, priority, since=joined_at)
+        caller = self._calls[call_id]
+        caller.callback = False
+        spec = self._queue(queue).spec
+        if spec.max_wait is not None:
+            heappush(self._deadlines, (joined_at + spec.max_wait, next(self._seq), call_id))
+
+    def rejoin_talking(
+        self,
+        call_id: str,
+        queue: str,
+        agent_id: str,
+        priority: int,
+        joined_at: float,
+        answered_at: float,
+    ) -> bool:
+        """Hold again a caller who was talking to `agent_id` before a restart, as answered
+        (already counted then); False when the agent is no longer in the roster."""
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return False
+        self.enqueue(call_id, queue, answered_at, priority, since=joined_at)
+        caller = self._calls[call_id]
+        caller.callback = False
+        self._waitlist.remove(caller)
+        self._dirty_callers.discard(call_id)
+        caller.state = CallState.TALKING
+        caller.agent = agent_id
+        caller.answered_at = answered_at
+        state = self._queues[queue]
+        state.callers.discard(call_id)
+        state.talking.add(call_id)
+        agent.talking.add(call_id)
+        self._refresh(agent)
+        return True
+
     def widen(
         self,
         call_id: str,

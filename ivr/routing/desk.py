@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ivr.plan.queues import QueueSpec
+from ivr.routing.agents import TRUNK_PREFIX
 from ivr.routing.roster import Roster
 from ivr.routing.router import Router
 
@@ -28,6 +29,7 @@ class Desk:
         self.router_queues = tuple(queues)
         self.router = Router(roster, self.router_queues)
         self._agent_by_endpoint = {a.endpoint.lower(): a.id for a in roster.agents}
+        self._kept: dict[str, dict[str, Any]] = {}  # agent id -> the record last given to keep
         self._shift_due: float | None = None  # when a team next goes on or off duty
         self._shifts_known = False
 
@@ -90,6 +92,48 @@ class Desk:
         change = self.roster.next_shift_change(at)
         self._shift_due = change.timestamp() if change is not None else None
         return changed
+
+    def changed_agents(self) -> dict[str, dict[str, Any]]:
+        """What a restart must keep of the agents whose facts changed since last asked
+        (sign-in, pause and its reason, wrap-up); an agent whose record is the same as the
+        last one given is left out."""
+        records: dict[str, dict[str, Any]] = {}
+        for agent_id in self.router.changed_agents:
+            if agent_id.startswith(TRUNK_PREFIX):
+                continue
+            view = self.router.agent(agent_id)
+            record = {
+                "signed_in": view.signed_in,
+                "pause_reason": view.pause_reason,
+                "wrap_until": view.wrap_until,
+            }
+            if self._kept.get(agent_id) != record:
+                self._kept[agent_id] = record
+                records[agent_id] = record
+        self.router.changed_agents.clear()
+        return records
+
+    def restore_agents(self, records: dict[str, dict[str, Any]], now: float) -> list[str]:
+        """Agents come back as a restart found them; the ids restored."""
+        restored = []
+        for agent_id, record in sorted(records.items()):
+            signed_in = bool(record.get("signed_in"))
+            reason = record.get("pause_reason")
+            wrap_until = record.get("wrap_until")
+            if self.router.restore(
+                agent_id,
+                signed_in,
+                reason if isinstance(reason, str) and reason else None,
+                float(wrap_until) if isinstance(wrap_until, int | float) else None,
+                now,
+            ):
+                self._kept[agent_id] = {
+                    "signed_in": signed_in,
+                    "pause_reason": reason,
+                    "wrap_until": wrap_until,
+                }
+                restored.append(agent_id)
+        return restored
 
     def agent_for(self, endpoint: str) -> str | None:
         """The agent whose softphone is `endpoint` (PJSIP/agent1), if any."""

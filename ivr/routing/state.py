@@ -101,6 +101,8 @@ class RouterState:
         self._deadlines: list[tuple[float, int, str]] = []  # max-wait: (due, seq, call_id)
         self._dirty_callers: set[str] = set()  # waiting callers that may have new agents
         self._dirty_agents: set[str] = set()  # agents that became offerable
+        # Agents whose facts changed since the desk last asked (their state is kept in the store).
+        self.changed_agents: set[str] = set()
         for agent in self._agents.values():
             self._refresh(agent)
 
@@ -122,6 +124,7 @@ class RouterState:
 
     def _refresh(self, agent: AgentRecord) -> None:
         """Keep the pool in step with the agent's facts; a newcomer is looked at next dispatch."""
+        self.changed_agents.add(agent.id)
         offerable = agent.offerable
         if offerable and agent.id not in self._pool:
             self._pool.add(agent)

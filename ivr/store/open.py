@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.calls.ports import CallbackStore
+from ivr.calls.ports import CallbackStore, LiveStore
 from ivr.config import Settings
 from ivr.store.port import JournalStore
 
@@ -30,3 +30,15 @@ def open_callbacks(settings: Settings) -> CallbackStore:
 
     # A file of its own: the journal holds a write transaction open between its batches.
     return SqliteCallbacks(store.sqlite.with_suffix(".callbacks" + store.sqlite.suffix))
+
+
+def open_live(settings: Settings) -> LiveStore:
+    """Live calls and agents where the journal is: Redis with `store.redis_url`, else SQLite."""
+    store = settings.store
+    if store.redis_url:
+        from ivr.store.redis import RedisLive
+
+        return RedisLive.from_url(store.redis_url)
+    from ivr.store.sqlite import SqliteLive
+
+    return SqliteLive(store.sqlite.with_suffix(".live" + store.sqlite.suffix))

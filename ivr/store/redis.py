@@ -114,3 +114,36 @@ class RedisCallbacks:
     def close(self) -> None:
         """Close the connection."""
         self.client.close()
+
+
+LIVE = "ivr:live:"
+
+
+class RedisLive:
+    """Live calls' and agents' records in one Redis hash per kind (key -> JSON)."""
+
+    def __init__(self, client: redis.Redis, prefix: str = LIVE) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisLive:
+        """Connect to `url` (redis://host:port/db)."""
+        return cls(redis.Redis.from_url(url, decode_responses=True))
+
+    def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
+        """HSET the record's JSON."""
+        self.client.hset(self.prefix + kind, key, json.dumps(record, ensure_ascii=False))
+
+    def drop(self, kind: str, key: str) -> None:
+        """HDEL the record."""
+        self.client.hdel(self.prefix + kind, key)
+
+    def load(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of `kind`, by key."""
+        values = cast(dict[str, str], self.client.hgetall(self.prefix + kind))
+        return {key: json.loads(value) for key, value in values.items()}
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.client.close()

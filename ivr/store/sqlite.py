@@ -116,3 +116,48 @@ class SqliteCallbacks:
     def close(self) -> None:
         """Close the file."""
         self.db.close()
+
+
+LIVE = """
+CREATE TABLE IF NOT EXISTS live (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"""
+
+
+class SqliteLive:
+    """Live calls' and agents' records in a SQLite file of their own, each write committed at
+    once. WAL with synchronous=NORMAL: a commit survives the daemon's crash (the case this is
+    for) without an fsync per write; a power cut may lose the last moments."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(LIVE)
+
+    def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
+        """Insert or replace, committed before returning."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO live (kind, key, record) VALUES (?, ?, ?)",
+            (kind, key, json.dumps(record, ensure_ascii=False)),
+        )
+        self.db.commit()
+
+    def drop(self, kind: str, key: str) -> None:
+        """Delete, committed before returning."""
+        self.db.execute("DELETE FROM live WHERE kind = ? AND key = ?", (kind, key))
+        self.db.commit()
+
+    def load(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of `kind`, by key."""
+        rows = self.db.execute("SELECT key, record FROM live WHERE kind = ?", (kind,))
+        return {key: json.loads(record) for key, record in rows}
+
+    def close(self) -> None:
+        """Close the file."""
+        self.db.close()

@@ -11,10 +11,11 @@ from ivr.calls.commands import (
     Note,
     Release,
     SaveCallback,
+    SaveState,
     StartTimer,
 )
 from ivr.calls.events import CallEvent, DeskEvent, LookupDone, TimerFired
-from ivr.calls.ports import CallbackStore, LookupPort, NoteSink, PbxPort
+from ivr.calls.ports import CallbackStore, LiveStore, LookupPort, NoteSink, PbxPort
 from ivr.clock import Clock, TimerHandle
 from ivr.switchboard.switchboard import Switchboard
 
@@ -30,6 +31,7 @@ class CallDriver:
         journal: NoteSink,
         lookups: LookupPort | None = None,
         callbacks: CallbackStore | None = None,
+        live: LiveStore | None = None,
     ) -> None:
         self.switchboard = switchboard
         self.pbx = pbx
@@ -37,6 +39,7 @@ class CallDriver:
         self.journal = journal
         self.lookups = lookups
         self.callbacks = callbacks
+        self.live = live
         self._timers: dict[str, dict[str, TimerHandle]] = {}
 
     def feed(self, event: CallEvent | DeskEvent) -> None:
@@ -69,6 +72,13 @@ class CallDriver:
                 case SaveCallback(task=task):
                     if self.callbacks is not None:
                         self.callbacks.save(task)
+                case SaveState(kind=kind, key=key, record=record):
+                    if self.live is None:
+                        pass
+                    elif record is None:
+                        self.live.drop(kind, key)
+                    else:
+                        self.live.put(kind, key, record)
                 case _:
                     self.pbx.send(command)
 

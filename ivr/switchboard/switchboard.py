@@ -5,24 +5,16 @@ Plain Python: no sockets, no wall clock (time comes from the injected clock), no
 
 from __future__ import annotations
 
+from typing import Any
+
 from ivr.callbacks import node as callback
 from ivr.callbacks import voicemail
 from ivr.callbacks.book import CallbackBook, CallbackRules, Refusal
 from ivr.callbacks.line import Callbacks
 from ivr.callbacks.task import CallbackTask
 from ivr.calls import (
-    collect,
     feature,
-    handoff,
     hangup,
-    language,
-    lookup,
-    menu,
-    play,
-    survey,
-    tag,
-    transfer,
-    when,
 )
 from ivr.calls.call import Call
 from ivr.calls.commands import (
@@ -43,27 +35,26 @@ from ivr.calls.events import (
     CallResumed,
     DeskEvent,
     FeatureCode,
+    PbxSynced,
     PromptFinished,
     TimerFired,
 )
+from ivr.calls.legs import AgentLegEnded
 from ivr.calls.queue import node as queue
 from ivr.calls.step import Step
 from ivr.clock import Clock
-from ivr.plan.handoffs import CallbackNode, QueueNode, SurveyNode, TransferNode, VoicemailNode
-from ivr.plan.nodes import (
-    CollectNode,
-    GotoNode,
-    HangupNode,
-    LanguageNode,
-    LookupNode,
-    MenuNode,
-    PlayNode,
-    TagNode,
-    WhenNode,
-)
+from ivr.plan.handoffs import VoicemailNode
 from ivr.plan.plan import PlanBook
 from ivr.routing.desk import Desk
+from ivr.switchboard import checkpoints, nodes
+from ivr.switchboard.live import LiveState, queue_node_of, rebuild
 
+# Records a restart found wait this long for their channel to come back to the app (longer
+# than the sample dialplan's retry window, config/asterisk/extensions.conf).
+RECOVERY_TIMER = ("", "recovery")
+RECOVERY_GRACE = 60.0
+# Continue refused calls at this dialplan label: the caller is told the service is unavailable.
+UNAVAILABLE = "unavailable"
 # The desk's timer is not any call's: it travels with an empty call id.
 ROUTING_TIMER = ("", "routing")
 # A plan that passed `check` never loops without a prompt; this guards the core all the same.
@@ -90,6 +81,7 @@ class Switchboard:
         self.calls: dict[str, Call] = {}
         self.accepting = True
         self._desk_due: float | None = None  # when the desk's timer is set to fire
+        self.live = LiveState()
         # Feature-code calls from agents' phones: call id -> the confirmation playback.
         self._features: dict[str, str] = {}
 
@@ -102,15 +94,26 @@ class Switchboard:
         self.accepting = False
 
     def hand_back_all(self) -> list[Command]:
-        """Give every remaining call back to the PBX dialplan, so none is left in silence."""
+        """Shutdown: give the calls back to the PBX dialplan, which holds them and tries the
+        app again, so the next daemon serves them from their records; calls talking to an
+        agent stay in their bridge. Nobody is left in silence."""
         commands: list[Command] = []
         commands += self.callbacks.cancel_all(self.desk.router, self.clock.now())
         for call in list(self.calls.values()):
-            commands += self._leave_queue(call)
-            commands += call.leave_node()
-            commands += [call.note("handed_back", node=call.node), ContinueInDialplan(call.id)]
-            commands += self._forget(call, "handed_back")
+            commands.append(call.note("handed_back", node=call.node))
+            wait = call.step
+            if not isinstance(wait, queue.QueueWait) or wait.agent_leg is None:
+                commands += call.stop_playback() + call.cancel_timer()
+                commands.append(ContinueInDialplan(call.id))
+            # The call's record stays in the store for the next daemon.
+            self.calls.pop(call.id)
+            commands.append(Release(call.id))
         return commands
+
+    def recover(self, records: dict[str, dict[str, Any]]) -> None:
+        """Calls a restart found in the store: each is served from its record when the PBX
+        reports its channel in the app; the others are closed once the PBX has synced."""
+        self.live.recover(records)
 
     def handle(self, event: CallEvent | DeskEvent) -> list[Command]:
         """The commands that follow from `event`."""
@@ -122,7 +125,9 @@ class Switchboard:
         ]
         commands += self._handle_event(event)
         # Any event may free an agent or bring a caller: offer, and re-arm the timer.
-        return commands + self._review_desk(callbacks_due=self.accepting)
+        commands += self._review_desk(callbacks_due=self.accepting)
+        # What changed is kept before anything that follows from it reaches the PBX.
+        return self.live.saves(self.calls, self.desk) + commands
 
     def _review_desk(self, callbacks_due: bool) -> list[Command]:
         """Due callbacks in line, offers to ring, and the desk's timer at its next due moment."""
@@ -146,7 +151,12 @@ class Switchboard:
         if isinstance(event, AgentPresence | AgentRequest):
             return self._desk_event(event)
         if isinstance(event, CallArrived):
+            record = self.live.claim(event.call_id)
+            if record is not None:
+                return self._recover(event, record)
             return self._arrive(event)
+        if isinstance(event, PbxSynced):
+            return self._synced(event.present)
         if isinstance(event, FeatureCode):
             commands, self._features[event.call_id] = feature.dial(
                 event, self.desk, self.clock.now()
@@ -154,6 +164,8 @@ class Switchboard:
             return commands
         if event.call_id in self._features:
             return self._feature_event(event)
+        if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == RECOVERY_TIMER:
+            return self.live.lost(self.live.unclaimed(), self.clock.now())
         if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
             return self._routing_tick()
         if event.call_id in self.callbacks.dials:
@@ -246,31 +258,7 @@ class Switchboard:
 
     def _handle(self, call: Call, event: CallEvent) -> Step:
         """The current node's executor reacts to `event`."""
-        node = call.plan.node(call.node)
-        match node:
-            case MenuNode():
-                return menu.handle(call, node, event)
-            case PlayNode():
-                return play.handle(call, node, event)
-            case CollectNode():
-                return collect.handle(call, node, event)
-            case LookupNode():
-                return lookup.handle(call, node, event)
-            case LanguageNode():
-                return language.handle(call, node, event)
-            case TransferNode():
-                return transfer.handle(call, node, event)
-            case QueueNode() if isinstance(call.step, queue.QueueWait):
-                return queue.handle(call, self.desk.router, event, self.clock.now())
-            case CallbackNode() if isinstance(call.step, callback.Booking):
-                return callback.handle(call, node, self.callback_book, event, self.clock.now())
-            case VoicemailNode() if isinstance(call.step, voicemail.Message):
-                return voicemail.handle(call, node, self.callback_book, event, self.clock.now())
-            case SurveyNode() if isinstance(call.step, survey.Answers):
-                return survey.handle(call, node, event)
-            case QueueNode():
-                return handoff.handle(call, event)
-        return Step()  # the other kinds never wait: they pass the call on as they start
+        return nodes.react(call, event, self.desk, self.callback_book, self.clock.now())
 
     def _arrive(self, event: CallArrived) -> list[Command]:
         if event.call_id in self.calls:
@@ -285,7 +273,7 @@ class Switchboard:
         if plan is None:
             return [
                 Note(event.call_id, "refused", {**fields, "why": "no plan for this number"}),
-                ContinueInDialplan(event.call_id),
+                ContinueInDialplan(event.call_id, UNAVAILABLE),
             ]
         call = Call(
             id=event.call_id,
@@ -297,6 +285,7 @@ class Switchboard:
             plans=self.plans,
         )
         self.calls[call.id] = call
+        self.live.touch(call.id)
         call.now = self.clock.now()
         arrived = call.note(
             "arrived",
@@ -309,6 +298,7 @@ class Switchboard:
         return [arrived, Answer(call.id), *self._enter(call, "start")]
 
     def _run(self, call: Call, step: Step) -> list[Command]:
+        self.live.touch(call.id)
         commands = list(step.commands)
         if step.hang_up:
             goodbye = hangup.say_goodbye(call, list(call.plan.spec.goodbye), step.outcome)
@@ -351,38 +341,7 @@ class Switchboard:
         return True
 
     def _start(self, call: Call) -> Step:
-        node = call.plan.node(call.node)
-        match node:
-            case MenuNode():
-                return menu.enter(call, node)
-            case PlayNode():
-                return play.enter(call, node)
-            case CollectNode():
-                return collect.enter(call, node)
-            case LookupNode():
-                return lookup.enter(call, node)
-            case LanguageNode():
-                return language.enter(call, node)
-            case WhenNode():
-                return when.enter(call, node, self.clock.now())
-            case TagNode():
-                return tag.enter(call, node)
-            case TransferNode():
-                return transfer.enter(call, node)
-            case QueueNode() if self.desk.staffed:
-                return queue.join(call, self.desk.router, node, self.clock.now())
-            case CallbackNode():
-                return callback.enter(call, node)
-            case VoicemailNode():
-                return voicemail.enter(call, node)
-            case SurveyNode():
-                return survey.enter(call, node)
-            case QueueNode():
-                return handoff.enter(call, node)
-            case HangupNode():
-                return hangup.say_goodbye(call, list(node.prompt), "completed")
-            case GotoNode():
-                return Step(goto=node.target)
+        return nodes.enter(call, self.desk, self.clock.now())
 
     def _resume(self, call: Call) -> Step:
         # The PBX may have lost our playback or timer while the link was down: redo the step.
@@ -395,6 +354,7 @@ class Switchboard:
 
     def _forget(self, call: Call, outcome: str) -> list[Command]:
         self.calls.pop(call.id, None)
+        self.live.touch(call.id)
         seconds = f"{self.clock.now() - call.arrived_at:.3f}"
         return [
             call.note(
@@ -402,3 +362,46 @@ class Switchboard:
             ),
             Release(call.id),
         ]
+
+    def _recover(self, event: CallArrived, record: dict[str, Any]) -> list[Command]:
+        """Serve a call from the record a restart found: a waiting caller back in their place,
+        a talking one still talking, one in a menu hears that menu again."""
+        now = self.clock.now()
+        call = rebuild(event, record, self.plans, now)
+        if isinstance(call, str):
+            note = Note(event.call_id, "recovered", {"node": "", "why": call})
+            return [note, *self._arrive(event)]
+        self.calls[call.id] = call
+        self.live.touch(call.id)
+        plan = call.plan
+        node = str(record.get("node", "start"))
+        held = checkpoints.held_of(record)
+        queue_node = queue_node_of(plan, held.queue) if held is not None else None
+        fields = {"node": node if node in plan.spec.nodes else "start"}
+        if held is not None:
+            fields.update(queue=held.queue, waited=f"{now - held.joined_at:.1f}")
+        commands: list[Command] = [call.note("recovered", **fields)]
+        if record.get("hanging_up"):
+            return commands + self._run(call, Step(hang_up=True, outcome=call.outcome))
+        if held is not None and queue_node is not None and self.desk.staffed:
+            call.node = queue_node[0]
+            step = queue.rejoin(call, self.desk.router, queue_node[1], held, now)
+            return commands + self._run(call, step)
+        # Not in a queue (or the queue is gone): that node again, from its start.
+        return commands + self._enter(call, fields["node"])
+
+    def _synced(self, present: frozenset[str]) -> list[Command]:
+        """The PBX has reported every call in the app: talks whose agent leg is gone end, and
+        records whose channel is gone are closed as lost."""
+        commands: list[Command] = []
+        for call in list(self.calls.values()):
+            wait = call.step
+            if isinstance(wait, queue.QueueWait) and wait.agent_leg not in (None, *present):
+                gone = AgentLegEnded(call.id, wait.agent_leg or "", "hangup")
+                commands += self._run(call, queue.handle(call, self.desk.router, gone, call.now))
+        commands += self.live.lost(self.live.unclaimed(present), self.clock.now())
+        if self.live.unclaimed():
+            # Handed back to the dialplan, which tries the app again: they have the dialplan's
+            # retry window to come back, then they are closed as lost.
+            commands.append(StartTimer(*RECOVERY_TIMER, RECOVERY_GRACE))
+        return commands

@@ -23,7 +23,7 @@ from ivr.calls.legs import (
     StopMusic,
 )
 from ivr.calls.queue import overflow, recording
-from ivr.calls.queue.wait import QueueWait
+from ivr.calls.queue.wait import QueueHeld, QueueWait
 from ivr.calls.step import Step
 from ivr.plan.handoffs import QueueNode
 from ivr.routing.agents import TRUNK_PREFIX
@@ -77,6 +77,70 @@ def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
             commands.append(call.start_timer(wait.announce_every))
     steps = overflow.check(call, router, wait, now)
     return Step(commands + steps.commands, goto=steps.goto)
+
+
+def rejoin(call: Call, router: Router, node: QueueNode, held: QueueHeld, now: float) -> Step:
+    """A caller a restart took away from the queue: back in their place, their wait counted
+    from their first join, the overflow steps they had kept; music on hold again, or their
+    talk with the agent goes on when the agent's leg is still up."""
+    spec = router.queue_spec(node.queue)
+    wait = QueueWait(
+        node.queue,
+        held.joined_at,
+        "default",
+        spec.announce_every,
+        spec.sla_seconds,
+        node.callback,
+        node.callback_key,
+        tuple(node.callback_offer),
+        callback_open=held.callback_open,
+        steps=tuple(spec.overflow),
+        taken={index for index in held.taken if index < len(spec.overflow)},
+        survey=node.survey,
+    )
+    call.step = wait
+    call.queue_joined_at = held.joined_at
+    agent, leg, answered_at = held.agent, held.leg, held.answered_at
+    if (
+        agent is not None
+        and leg is not None
+        and answered_at is not None
+        and router.rejoin_talking(
+            call.id, node.queue, agent, node.priority, held.joined_at, answered_at
+        )
+    ):
+        wait.legs[leg] = agent
+        wait.agent_leg = leg
+        wait.answered_at = answered_at
+        wait.team = router.agent(agent).team
+        call.outcome = "overflowed_external" if agent.startswith(TRUNK_PREFIX) else "answered"
+        return Step()
+    router.rejoin(call.id, node.queue, now, node.priority, held.joined_at)
+    for index in sorted(wait.taken):
+        overflow.widen_again(call, router, spec.overflow[index])
+    commands: list[Command] = [StartMusic(call.id, wait.music)]
+    if held.leg is not None:
+        commands.append(DropLeg(call.id, held.leg))  # the agent's leg of an unfinished answer
+    if wait.announce_every:
+        commands.append(call.start_timer(wait.announce_every))
+    steps = overflow.check(call, router, wait, now)
+    return Step(commands + steps.commands, goto=steps.goto)
+
+
+def held(call: Call) -> QueueHeld | None:
+    """What a restart must keep of the caller's place in the queue, if they hold one."""
+    wait = call.step
+    if not isinstance(wait, QueueWait):
+        return None
+    return QueueHeld(
+        wait.queue,
+        wait.joined_at,
+        tuple(sorted(wait.taken)),
+        wait.callback_open,
+        wait.agent,
+        wait.agent_leg,
+        wait.answered_at,
+    )
 
 
 def resume(call: Call) -> Step:

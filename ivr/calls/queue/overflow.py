@@ -6,6 +6,8 @@ step that watches the queue (estimated wait, callers, agents, hours) is still op
 
 from __future__ import annotations
 
+import contextlib
+
 from ivr.calls.call import Call
 from ivr.calls.commands import CancelTimer, Command, StartTimer
 from ivr.calls.legs import DropLeg, StopMusic
@@ -67,12 +69,7 @@ def _holds(step: OverflowStep, call: Call, router: Router, wait: QueueWait, now:
 
 def _act(call: Call, router: Router, wait: QueueWait, step: OverflowStep) -> list[Command]:
     try:
-        if step.lower_levels is not None:
-            router.widen(call.id, lower_levels=step.lower_levels)
-        elif step.skills is not None:
-            router.widen(call.id, skills=step.skills)
-        elif step.add_team is not None:
-            router.widen(call.id, add_teams=[step.add_team])
+        _widen(call.id, router, step)
     except RoutingError as exc:
         # A step that would narrow after earlier ones: skip it, the caller keeps their place.
         return [call.note("overflow_skipped", queue=wait.queue, step=step.label, why=str(exc))]
@@ -83,6 +80,22 @@ def _act(call: Call, router: Router, wait: QueueWait, step: OverflowStep) -> lis
         wait.callback_open = True
         return [StopMusic(call.id), *call.stop_playback(), *call.play(list(wait.callback_offer))]
     return []
+
+
+def widen_again(call: Call, router: Router, step: OverflowStep) -> None:
+    """A step taken before a restart widens the rejoined caller again (nothing is noted: it
+    was when the step was taken; one that was skipped then is skipped again)."""
+    with contextlib.suppress(RoutingError):
+        _widen(call.id, router, step)
+
+
+def _widen(call_id: str, router: Router, step: OverflowStep) -> None:
+    if step.lower_levels is not None:
+        router.widen(call_id, lower_levels=step.lower_levels)
+    elif step.skills is not None:
+        router.widen(call_id, skills=step.skills)
+    elif step.add_team is not None:
+        router.widen(call_id, add_teams=[step.add_team])
 
 
 def _arm(call: Call, wait: QueueWait, now: float) -> list[Command]:

@@ -36,3 +36,17 @@ class QueueWait:
     @property
     def agent(self) -> str | None:
         return self.legs.get(self.agent_leg) if self.agent_leg else None
+
+
+@dataclass(frozen=True)
+class QueueHeld:
+    """A caller's place in a queue as a restart finds it: when they joined, the overflow steps
+    taken, and the agent and leg when they were talking."""
+
+    queue: str
+    joined_at: float
+    taken: tuple[int, ...] = ()
+    callback_open: bool = True
+    agent: str | None = None
+    leg: str | None = None
+    answered_at: float | None = None

@@ -103,3 +103,11 @@ def is_leg(channel: dict[str, Any]) -> bool:
     """True for a leg the daemon originated (Stasis args `agent,CALL` or `transfer,CALL`)."""
     app_data = str((channel.get("dialplan") or {}).get("app_data", "")).split(",")
     return len(app_data) > 1 and app_data[1] in (AGENT_LEG, TRANSFER_LEG)
+
+
+def leg_of(channel: dict[str, Any]) -> str | None:
+    """The call an agent's leg in the app belongs to (Stasis args `agent,CALL`), or None."""
+    app_data = str((channel.get("dialplan") or {}).get("app_data", "")).split(",")
+    if len(app_data) > 2 and app_data[1] == AGENT_LEG and app_data[2]:
+        return app_data[2]
+    return None

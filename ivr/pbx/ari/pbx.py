@@ -35,6 +35,7 @@ from ivr.calls.events import (
     CallEvent,
     CallHungUp,
     CallResumed,
+    PbxSynced,
     PromptFinished,
     RecordingDone,
     TransferFailed,
@@ -54,7 +55,7 @@ from ivr.calls.legs import (
 from ivr.calls.ports import EventSink
 from ivr.config import AriSettings, ReconnectSettings
 from ivr.logs import event
-from ivr.pbx.ari.events import AGENT_LEG, TRANSFER_LEG, in_app, is_leg, translate
+from ivr.pbx.ari.events import AGENT_LEG, TRANSFER_LEG, in_app, is_leg, leg_of, translate
 from ivr.pbx.backoff import Backoff
 
 log = logging.getLogger("ivr.ari")
@@ -159,6 +160,12 @@ class AriPbx:
         present = {ch.json["id"]: ch.json for ch in channels}
         for call_id in sorted(self._calls - set(present)):
             self._deliver(CallHungUp(call_id))
+        for leg, channel in present.items():
+            call_of_leg = leg_of(channel)
+            if call_of_leg is not None and leg not in self._legs:
+                # An agent's leg a daemon before us rang (a restart): its caller may be ours.
+                self._legs[leg] = call_of_leg
+                self._bridges.add(call_of_leg)
         for leg, call_id in sorted(self._legs.items()):
             if leg not in present:
                 # Gone while we were away: answered, the agent hung up; ringing, nobody answered.
@@ -176,6 +183,7 @@ class AriPbx:
                 # A call that entered while we were away (or before a restart): serve it.
                 arrived = translate({"type": "StasisStart", "channel": channel})
                 self._deliver(arrived)
+        self._deliver(PbxSynced(frozenset(present)))
 
     def _deliver(self, call_event: CallEvent | LegEvent | None) -> None:
         if call_event is None:
@@ -302,8 +310,11 @@ class AriPbx:
                 await client.playbacks.stop(playbackId=playback)
             case HangUp(call_id=call_id):
                 await client.channels.hangup(channelId=call_id)
-            case ContinueInDialplan(call_id=call_id):
-                await client.channels.continueInDialplan(channelId=call_id)
+            case ContinueInDialplan(call_id=call_id, label=label):
+                if label:
+                    await client.channels.continueInDialplan(channelId=call_id, label=label)
+                else:
+                    await client.channels.continueInDialplan(channelId=call_id)
             case Transfer(call_id=call_id, endpoint=endpoint, caller_id=caller_id):
                 leg = f"{call_id}-transfer"
                 self._transfers[leg] = call_id

@@ -21,6 +21,7 @@ from ivr.calls.events import (
     CallEvent,
     CallHungUp,
     DigitPressed,
+    PbxSynced,
     PromptFinished,
     RecordingDone,
     TransferFailed,
@@ -68,6 +69,16 @@ class SimPbx:
         self.calls[call_id] = SimCall(call_id, number)
         self._later(0, CallArrived(call_id, number, caller))
         return call_id
+
+    def adopt(self, call: SimCall, caller: Caller | None = None) -> None:
+        """A call another daemon served is in the app when this one starts (a restart)."""
+        self.calls[call.call_id] = call
+        self._later(0, CallArrived(call.call_id, call.number, caller or Caller()))
+
+    def synced(self, legs: tuple[str, ...] = ()) -> None:
+        """The link is up and every call in the app reported: the channels the PBX has."""
+        present = {c.call_id for c in self.calls.values() if not c.ended_by} | set(legs)
+        self._later(0, PbxSynced(frozenset(present)))
 
     def press(self, call_id: str, digits: str) -> None:
         """The caller presses keys now."""

@@ -24,6 +24,7 @@ from ivr.calls.notes import NOTES, NoteKind, NoteSpec, spec_of
 from ivr.plan.plan import PlanBook
 from ivr.routing.desk import Desk
 from ivr.routing.roster import parse_roster
+from ivr.store.memory import MemoryLive
 from tests.unit.conftest import ROOT, World, book, make_world
 
 IVR = ROOT / "ivr"
@@ -590,12 +591,30 @@ def callbacks_flow() -> list[Note]:
     return notes_of(world)
 
 
+def restart_flow() -> list[Note]:
+    """A restart: one record is served on (recovered), one whose caller is gone is lost."""
+    from tests.unit.switchboard.test_recovery import PLAN, daemon, restart
+
+    store = MemoryLive()
+    first = daemon(book(PLAN), store)
+    waiting, gone = first.call(), first.call()
+    for call in (waiting, gone):
+        first.pbx.press(call.call_id, "1")
+    first.wait(5)
+    first.pbx.calls[gone.call_id].ended_by = "caller"
+    second = restart(first, store)
+    second.pbx.hang_up(waiting.call_id)
+    second.wait(1)
+    return notes_of(second)
+
+
 FLOWS: dict[str, Callable[[], list[Note]]] = {
     "nodes": nodes_flow,
     "goto_failed": goto_failed_flow,
     "agents": agents_flow,
     "nobody": nobody_flow,
     "callbacks": callbacks_flow,
+    "restart": restart_flow,
 }
 
 

@@ -40,7 +40,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
-from ivr.calls.events import CallEvent
+from ivr.calls.events import CallEvent, PbxSynced
 from ivr.calls.legs import LegEvent
 from ivr.config import AriSettings, ReconnectSettings
 from ivr.pbx.ari.pbx import AriPbx
@@ -427,15 +427,23 @@ class AdapterRun:
     ) -> None:
         settings = AriSettings(url=url, user=user, password=SecretStr(password), app=app)
         self.events: asyncio.Queue[CallEvent | LegEvent] = asyncio.Queue()
+        # What each resync found (PbxSynced), kept apart from the calls' own events.
+        self.synced: list[frozenset[str]] = []
         self.states: list[bool] = []
         self._state_changed = _Signal()
         self.pbx = AriPbx(
             settings,
             reconnect or ReconnectSettings(initial=0.01, maximum=0.05),
-            self.events.put_nowait,
+            self._event,
             self._status,
         )
         self._task: asyncio.Task[None] | None = None
+
+    def _event(self, event: CallEvent | LegEvent) -> None:
+        if isinstance(event, PbxSynced):
+            self.synced.append(event.present)
+        else:
+            self.events.put_nowait(event)
 
     def _status(self, up: bool) -> None:
         self.states.append(up)

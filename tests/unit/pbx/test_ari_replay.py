@@ -233,6 +233,10 @@ async def test_after_a_reconnect_calls_still_there_resume_and_gone_ones_end(
     await run.wait_link(up=True, count=2)
     # The caller who called meanwhile is in Asterisk's dialplan, not in the app: not adopted.
     assert await run.next_events(2) == [CallHungUp(gone), CallResumed(kept)]
+    # Each resync ends by telling the core which channels the PBX has: the kept caller, and
+    # the late one in the dialplan (a daemon may be waiting for it to come back to the app).
+    assert kept in run.synced[-1] and gone not in run.synced[-1] and late in run.synced[-1]
+    assert len(run.synced) == 2
     pbx.send(StartMusic(kept, "default"))
     assert await run.next_event() == CallHungUp(kept)
 
@@ -264,6 +268,7 @@ async def test_after_a_reconnect_an_agents_leg_in_a_bridge_is_no_new_caller(play
     # The recording's event socket drops here, while they talk.
     await run.wait_link(up=True, count=2)
     assert await run.next_event() == CallResumed(call)
+    assert {call, leg} <= run.synced[-1]
     assert await run.next_event() == CallHungUp(call)
     pbx.send(DropLeg(call, leg))
     assert await run.next_event() == AgentLegEnded(call, leg, "hangup")

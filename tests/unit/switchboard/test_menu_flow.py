@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ivr.store.memory import MemoryLive
+from ivr.switchboard import checkpoints
 from tests.unit.conftest import World, book, make_world
 
 MENU = [
@@ -133,7 +135,9 @@ nodes:
     assert long.heard[-1] == "sound:twelve"
 
 
-def test_shutdown_hands_every_call_back_to_the_pbx(shop: World) -> None:
+def test_shutdown_hands_every_call_back_to_the_pbx_and_keeps_its_record(shop: World) -> None:
+    store = MemoryLive()
+    shop.driver.live = store
     call = shop.call()
     shop.switchboard.stop_accepting()
     late = shop.call()
@@ -143,4 +147,7 @@ def test_shutdown_hands_every_call_back_to_the_pbx(shop: World) -> None:
     shop.wait(1)
     assert call.ended_by == "dialplan"
     assert shop.switchboard.calls == {}
-    assert shop.notes.of(call.call_id, "ended")[0].fields["outcome"] == "handed_back"
+    # Not ended: the dialplan holds the caller and the next daemon serves them from the record.
+    assert shop.notes.kinds(call.call_id)[-1] == "handed_back"
+    assert shop.notes.of(call.call_id, "ended") == []
+    assert store.load(checkpoints.CALL)[call.call_id]["node"] == "start"

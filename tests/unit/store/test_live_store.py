@@ -1,0 +1,57 @@
+"""The live-state store contract, on SQLite, on a real redis-server, and the memory double:
+what a restarted daemon finds of its calls and agents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ivr.calls.ports import LiveStore
+from ivr.store.memory import MemoryLive
+from ivr.store.redis import RedisLive
+from ivr.store.sqlite import SqliteLive
+
+
+@pytest.fixture(params=["sqlite", "redis", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveStore]:
+    if request.param == "sqlite":
+        sqlite = SqliteLive(tmp_path / "ivr.live.sqlite3")
+        yield sqlite
+        sqlite.close()
+        return
+    if request.param == "memory":
+        yield MemoryLive()
+        return
+    redis_store = RedisLive.from_url(request.getfixturevalue("redis_url"))
+    redis_store.client.flushdb()
+    yield redis_store
+    redis_store.close()
+
+
+def test_the_last_record_written_is_the_one_found(store: LiveStore) -> None:
+    store.put("call", "c1", {"v": 1, "node": "start"})
+    store.put("call", "c1", {"v": 1, "node": "line", "queue": {"joined_at": 1.5}})
+    store.put("agent", "agent1", {"v": 1, "signed_in": True, "pause_reason": "lunch"})
+    assert store.load("call") == {"c1": {"v": 1, "node": "line", "queue": {"joined_at": 1.5}}}
+    assert store.load("agent") == {"agent1": {"v": 1, "signed_in": True, "pause_reason": "lunch"}}
+
+
+def test_a_dropped_record_is_gone_and_dropping_twice_is_harmless(store: LiveStore) -> None:
+    store.put("call", "c1", {"v": 1})
+    store.put("call", "c2", {"v": 1, "caller": ["79001234567", "Иван"]})
+    store.drop("call", "c1")
+    store.drop("call", "c1")
+    assert store.load("call") == {"c2": {"v": 1, "caller": ["79001234567", "Иван"]}}
+
+
+def test_a_new_connection_finds_what_the_crashed_one_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "ivr.live.sqlite3"
+    first = SqliteLive(path)
+    first.put("agent", "agent2", {"v": 1, "signed_in": True})
+    # No close(): a SIGKILL does not close files; every put is committed on return.
+    second = SqliteLive(path)
+    assert second.load("agent") == {"agent2": {"v": 1, "signed_in": True}}
+    second.close()
+    first.close()
