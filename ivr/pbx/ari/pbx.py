@@ -249,6 +249,12 @@ class AriPbx:
             raise
         except Exception as exc:
             self._failed(command, _describe(exc))
+            status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
+            gone = status == 404 and isinstance(command, _ON_THE_CALLER)
+            if gone and command.call_id in self._calls:
+                # The caller's channel is gone and its StasisEnd never came (lost in a blip):
+                # the port promises a vanished call as a hang-up.
+                self._deliver(CallHungUp(command.call_id))
 
     async def _execute(self, client: Any, command: _Command) -> None:
         match command:
@@ -362,6 +368,8 @@ class _DestroyBridge:
 
 
 _Command = PbxCommand | LegCommand | _DestroyBridge
+# Commands on the caller's own channel: a 404 to one of them means the caller is gone.
+_ON_THE_CALLER = (Answer, Play, HangUp, ContinueInDialplan, RecordMessage)
 
 
 async def _ignore_missing(request: Awaitable[Any]) -> None:

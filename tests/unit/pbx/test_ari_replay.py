@@ -196,10 +196,6 @@ async def test_commands_for_a_channel_already_gone_end_quietly(
     assert failed == [("Play", "HTTP 404"), ("HangUp", "HTTP 404")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PbxPort promises a vanished call as CallHungUp; AriPbx relies on StasisEnd alone",
-)
 async def test_a_404_for_a_call_whose_stasis_end_was_missed_ends_the_call(play: Player) -> None:
     recorded = Cassette.load("gone_channel")
     # The same traffic, but the event socket lost the StasisEnd (as in a blip at that moment).
