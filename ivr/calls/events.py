@@ -68,9 +68,12 @@ class PbxSynced:
 
 @dataclass(frozen=True, slots=True)
 class CallHungUp:
-    """The caller is gone (hang-up, or the channel left the daemon's app)."""
+    """The caller is gone (hang-up, or the channel left the daemon's app). `lost`: it went
+    while the daemon was away from the PBX (the PBX restarted, or the link was down), so
+    nobody can say the caller gave up."""
 
     call_id: str
+    lost: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ WAIT_OUTCOMES: tuple[str, ...] = (
     "overflowed",
     "transferred",
     "failed",
+    "lost",
 )
 """Values of ``outcome`` on ``ivr_queue_wait_seconds``: how a wait in a queue ended."""
 

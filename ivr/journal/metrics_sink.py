@@ -55,6 +55,8 @@ class MetricsSink:
                 | NoteKind.QUEUE_CALLBACK
             ):
                 outcome = WAIT_OUTCOME.get(note.kind, "overflowed")
+                if fields.get("reason") == "lost":
+                    outcome = "lost"  # the PBX lost the call while the daemon was away
                 metrics.observe_wait(
                     fields["queue"], outcome, float(fields["wait"]), float(fields["sla"])
                 )

@@ -174,6 +174,8 @@ class Switchboard:
         if call is None:
             return []  # a late event for a call that has already ended
         call.now = self.clock.now()
+        if isinstance(event, CallHungUp) and event.lost:
+            return self._lose(call)
         if isinstance(event, CallHungUp):
             commands = self._leave_queue(call)
             if isinstance(call.step, voicemail.Message):
@@ -239,6 +241,15 @@ class Switchboard:
     def review_callbacks(self) -> list[Command]:
         """Let the desk look at callbacks now (at start, after a request from the API)."""
         return self._review_desk(callbacks_due=True)
+
+    def _lose(self, call: Call) -> list[Command]:
+        """The call went while the daemon was away from the PBX: no abandon is counted and no
+        callback booked; a talk that had begun ends as answered."""
+        commands: list[Command] = []
+        wait = call.step
+        if isinstance(wait, queue.QueueWait):
+            commands += queue.lose(call, self.desk.router, wait, self.clock.now())
+        return commands + self._forget(call, "answered" if call.outcome == "answered" else "lost")
 
     def _leave_queue(self, call: Call) -> list[Command]:
         if not isinstance(call.step, queue.QueueWait):

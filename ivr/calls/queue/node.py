@@ -253,6 +253,17 @@ def leave(call: Call, router: Router, now: float) -> list[Command]:
     return commands
 
 
+def lose(call: Call, router: Router, wait: QueueWait, now: float) -> list[Command]:
+    """The PBX lost the call while the daemon was away: out of the queue, no abandon."""
+    if wait.agent_leg is not None and not wait.agent_gone:
+        router.abandon(call.id, now)  # the talk is over: the agent is free (after wrap-up)
+        return [DropLeg(call.id, wait.agent_leg), *recording.finish(call, wait)]
+    stop = router.withdraw(call.id, now)
+    commands: list[Command] = [DropLeg(call.id, leg) for leg, a in wait.legs.items() if a in stop]
+    fields = {"queue": wait.queue, "reason": "lost", "wait": _seconds(wait, now)}
+    return [*commands, call.note("queue_exit", **fields, sla=f"{wait.sla_seconds:g}")]
+
+
 def _drop_rings(call: Call, router: Router, wait: QueueWait, now: float) -> list[Command]:
     stop = router.abandon(call.id, now)
     return [DropLeg(call.id, leg) for leg, agent in wait.legs.items() if agent in stop]

@@ -159,7 +159,7 @@ class AriPbx:
         channels = await self._client.channels.list()
         present = {ch.json["id"]: ch.json for ch in channels}
         for call_id in sorted(self._calls - set(present)):
-            self._deliver(CallHungUp(call_id))
+            self._deliver(CallHungUp(call_id, lost=True))
         for leg, channel in present.items():
             call_of_leg = leg_of(channel)
             if call_of_leg is not None and leg not in self._legs:
@@ -175,7 +175,8 @@ class AriPbx:
                 continue  # an agent's or a transfer's leg sits in the app too: it is no caller
             if not in_app(channel, self.settings.app):
                 if call_id in self._calls:
-                    self._deliver(CallHungUp(call_id))  # it left the app while we were away
+                    # It left the app while we were away.
+                    self._deliver(CallHungUp(call_id, lost=True))
                 continue
             if call_id in self._calls:
                 self._deliver(CallResumed(call_id))

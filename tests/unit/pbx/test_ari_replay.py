@@ -228,7 +228,7 @@ async def test_after_a_reconnect_calls_still_there_resume_and_gone_ones_end(
     # The recording's event socket drops here; the adapter reconnects by itself.
     await run.wait_link(up=True, count=2)
     # The caller who called meanwhile is in Asterisk's dialplan, not in the app: not adopted.
-    assert await run.next_events(2) == [CallHungUp(gone), CallResumed(kept)]
+    assert await run.next_events(2) == [CallHungUp(gone, lost=True), CallResumed(kept)]
     # Each resync ends by telling the core which channels the PBX has: the kept caller, and
     # the late one in the dialplan (a daemon may be waiting for it to come back to the app).
     assert kept in run.synced[-1] and gone not in run.synced[-1] and late in run.synced[-1]

@@ -6,7 +6,7 @@ that store, as the daemon does, and the simulated PBX reports the calls still in
 
 from __future__ import annotations
 
-from ivr.calls.events import AgentRequest, Caller
+from ivr.calls.events import AgentRequest, Caller, CallHungUp
 from ivr.calls.legs import AgentAnswered, Bridge, DropLeg, RingAgent, StartMusic
 from ivr.pbx.sim.pbx import SimCall
 from ivr.plan.plan import PlanBook
@@ -245,3 +245,19 @@ def test_what_a_restart_needs_is_stored_before_the_commands_that_follow_from_it(
     world.pbx.hang_up(call.call_id)
     world.wait(1)
     assert store.load(checkpoints.CALL) == {}
+
+
+def test_callers_the_pbx_lost_while_the_daemon_was_away_are_lost_not_abandoned() -> None:
+    store = MemoryLive()
+    world = daemon(book(PLAN), store)
+    call = world.call()
+    world.pbx.press(call.call_id, "1")
+    world.wait(30)
+    # The link comes back and the caller is not in the channel list (Asterisk restarted).
+    world.driver.feed(CallHungUp(call.call_id, lost=True))
+
+    assert world.notes.of(call.call_id, "queue_abandoned") == []
+    assert world.notes.of(call.call_id, "queue_exit")[0].fields["reason"] == "lost"
+    assert world.notes.of(call.call_id, "ended")[0].fields["outcome"] == "lost"
+    stats = world.switchboard.desk.router.queue_stats(world.clock.now())["returns"]
+    assert stats.abandoned == 0 and stats.waiting == 0
