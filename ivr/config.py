@@ -10,7 +10,15 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class _Section(BaseModel):
@@ -161,6 +169,27 @@ class CallbackSettings(_Section):
     voicemail_folder: Path = Path("../voicemail")
 
 
+class FailoverSettings(_Section):
+    """Active and standby: two daemons for one Asterisk, the active holding a lease in Redis
+    (`store.redis_url`). Off: one daemon, no lease, and a Redis outage never stops calls."""
+
+    enabled: bool = False
+    # A loaded 2-core machine stalls its event loop for well under a second; renewing every
+    # 0.5 s leaves five chances before a 3 s lease runs out, and a standby that asks every
+    # 0.5 s takes over within about 3.5 s of the active's death.
+    lease_seconds: float = Field(3.0, ge=1, le=60, description="the lease's expiry")
+    renew_seconds: float = Field(0.5, gt=0, le=20, description="how often it is renewed")
+
+    @model_validator(mode="after")
+    def _renew_within_lease(self) -> FailoverSettings:
+        if self.renew_seconds * 2 > self.lease_seconds:
+            raise ValueError(
+                "failover.renew_seconds must be at most half of lease_seconds, so that one "
+                "missed renewal does not lose the lease"
+            )
+        return self
+
+
 class Settings(_Section):
     """Everything `ivr run` needs. Relative paths are relative to the config file."""
 
@@ -174,10 +203,20 @@ class Settings(_Section):
     store: StoreSettings = StoreSettings()  # store section
     recordings: RecordingsSettings = RecordingsSettings()  # recordings section
     callbacks: CallbackSettings = CallbackSettings()
+    failover: FailoverSettings = FailoverSettings()
     dialplans: Path = Path("../dialplans")
     agents: Path = Path("../agents")
     drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
     reload_poll_seconds: float = Field(2.0, gt=0, description="how often to look for plan edits")
+
+    @model_validator(mode="after")
+    def _failover_needs_redis(self) -> Settings:
+        if self.failover.enabled and not self.store.redis_url:
+            raise ValueError(
+                "failover.enabled needs store.redis_url: the lease lives in Redis, and both "
+                "daemons must share the store to take each other's calls over"
+            )
+        return self
 
     def secrets(self) -> list[str]:
         """Values that must never be logged."""

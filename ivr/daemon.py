@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,11 +28,12 @@ from ivr.calls.notes import NoteKind
 from ivr.calls.ports import NoteSink
 from ivr.clock import SystemClock
 from ivr.config import Settings
+from ivr.failover.lease import Lease
 from ivr.http.app import make_app
 from ivr.http.recordings import RecordingAccess
 from ivr.http.site import Site
 from ivr.journal.fanout import LogSink, NoteFanout
-from ivr.journal.metrics import Metrics
+from ivr.journal.metrics import ROLES, Metrics
 from ivr.journal.metrics_sink import MetricsSink, export_desk
 from ivr.journal.screen_pop import ScreenPops
 from ivr.journal.store_sink import JournalSink
@@ -67,7 +70,6 @@ class Daemon:
         self.callback_store = open_callbacks(settings)
         self.live_store = open_live(settings)
         self.switchboard = Switchboard(plans, self.clock, desk, self._callback_book(desk))
-        self._recover(desk)
         self.ami = AmiLink(
             settings.ami,
             settings.reconnect,
@@ -119,6 +121,15 @@ class Daemon:
         )
         self.reloader = Reloader(settings, self.switchboard, self.metrics)
         self._stopping = asyncio.Event()
+        self.lease: Lease | None = None
+        self.role = "single"
+        if settings.failover.enabled and settings.store.redis_url:
+            holder = f"{socket.gethostname()}:{os.getpid()}"
+            self.lease = Lease.from_url(settings.store.redis_url, settings.ari.app, holder,
+                                        settings.failover.lease_seconds)  # fmt: skip
+            self.ari.may_drive = lambda: self.lease is not None and self.lease.held
+            self.role = "standby"
+        self.lease_lost = False
         for interface in ("ari", "ami"):
             self.metrics.pbx_connected.labels(interface=interface).set(0)
         init_queue_series(self.metrics, plans)
@@ -170,16 +181,24 @@ class Daemon:
         secret = ari.password.get_secret_value()
         return await fetch_stored(self._http, ari.url, ari.user, secret, name, dest)
 
-    def health(self) -> dict[str, bool]:
-        """Which PBX links are up."""
-        return {"ari": self.ari.connected, "ami": self.ami.connected}
+    def health(self) -> dict[str, Any]:
+        """Which PBX links are up, and this daemon's role; a standby is healthy as such."""
+        links = {"ari": self.ari.connected, "ami": self.ami.connected}
+        ok = self.role == "standby" or all(links.values())
+        return {"ok": ok, "role": self.role, **links}
+
+    def _set_role(self, role: str) -> None:
+        self.role = role
+        for each in ROLES:
+            self.metrics.role.labels(role=each).set(1 if each == role else 0)
 
     def stop(self) -> None:
         """Begin a graceful stop (SIGTERM, SIGINT)."""
         self._stopping.set()
 
-    async def run(self) -> None:
-        """Serve until stopped, then let calls finish their step and hand back the rest."""
+    async def run(self) -> int:
+        """Serve until stopped, then let calls finish their step and hand back the rest; 0, or
+        3 when the lease was lost (another daemon drives the calls now)."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
@@ -202,6 +221,11 @@ class Daemon:
         await runner.setup()
         http = self.settings.http
         await web.TCPSite(runner, http.host, http.port).start()
+        self._set_role(self.role)
+        if not await self._take_lease():
+            await self._close(runner)
+            return 0
+        self._take_over()
         ari_task = asyncio.create_task(self.ari.run())
         watch_task = asyncio.create_task(self.reloader.watch())
         gauges_task = asyncio.create_task(self._export_gauges())
@@ -210,12 +234,60 @@ class Daemon:
         plans = ",".join(f"{p.name}@{p.version}" for p in self.switchboard.plans.plans)
         event(log, "daemon.started", version=__version__, http=http.listen,
               app=self.settings.ari.app, plans=plans)  # fmt: skip
+        tasks = [ari_task, watch_task, gauges_task, prune_task]
+        if self.lease is not None:
+            tasks.append(asyncio.create_task(self._hold_lease()))
         await self._stopping.wait()
-        await self._drain()
-        for task in (ari_task, watch_task, gauges_task, prune_task):
+        if not self.lease_lost:
+            await self._drain()
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.lease is not None:
+            # Handed back calls go to the standby at once, not after the lease runs out.
+            await self.lease.release()
+        await self._close(runner)
+        return 3 if self.lease_lost else 0
+
+    async def _take_lease(self) -> bool:
+        """A standby waits for the lease; False when stopped first. Alone: True at once."""
+        lease = self.lease
+        if lease is None:
+            return True
+        event(log, "failover.standby", app=self.settings.ari.app, holder=lease.holder)
+        every = self.settings.failover.renew_seconds
+        while not await lease.acquire():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), every)
+            if self._stopping.is_set():
+                return False
+        self._set_role("active")
+        event(log, "failover.active", app=self.settings.ari.app, token=lease.token)
+        return True
+
+    def _take_over(self) -> None:
+        """Agents, calls and callbacks as the store has them now, then drive."""
+        desk = self.switchboard.desk
+        if self.lease is not None:
+            self.switchboard.use_callback_book(self._callback_book(desk))
+        self._recover(desk)
+
+    async def _hold_lease(self) -> None:
+        """Renew the lease; once it is lost, stop at once, handing nothing back."""
+        assert self.lease is not None
+        every = self.settings.failover.renew_seconds
+        while True:
+            await asyncio.sleep(every)
+            if not await self.lease.renew():
+                self.lease_lost = True
+                why = "another daemon took the lease; this one drives no call from now on"
+                event(log, "failover.lease_lost", logging.ERROR, app=self.settings.ari.app,
+                      why=why)  # fmt: skip
+                self._stopping.set()
+                return
+
+    async def _close(self, runner: web.AppRunner) -> None:
         await self.ari.close()
         await self.ami.close()
         await self.lookups.close()
@@ -230,8 +302,10 @@ class Daemon:
         self.callback_store.close()
         self.live_store.close()
         self.journal_store.close()
+        if self.lease is not None:
+            await self.lease.close()
         await runner.cleanup()
-        event(log, "daemon.stopped")
+        event(log, "daemon.stopped", role=self.role, lease_lost=self.lease_lost)
 
     async def _prune_recordings(self) -> None:
         """Delete recordings past their retention: at start, then once a day."""

@@ -180,11 +180,12 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
 
-    async def serve() -> None:
-        await Daemon(settings, plans, desk).run()
+    async def serve() -> int:
+        return await Daemon(settings, plans, desk).run()
 
-    asyncio.run(serve())
-    return 0
+    # 3: the lease was lost to another daemon; systemd's Restart= brings this one back as
+    # the standby.
+    return asyncio.run(serve())
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -16,7 +16,8 @@ from ivr.http.recordings import RecordingAccess, add_recording_routes
 from ivr.http.site import Site
 from ivr.journal.metrics import Metrics
 
-HealthCheck = Callable[[], dict[str, bool]]
+# The daemon's health: `ok` decides 200 or 503; the rest says why (links, role).
+HealthCheck = Callable[[], dict[str, Any]]
 
 
 def make_app(
@@ -34,9 +35,9 @@ def make_app(
     app = web.Application(middlewares=[_auth(tokens, self_guarded)])
 
     async def healthz(request: web.Request) -> web.Response:
-        links = health()
-        status = 200 if all(links.values()) else 503
-        return web.json_response({"ok": status == 200, **links}, status=status)
+        report = health()
+        status = 200 if report.get("ok") else 503
+        return web.json_response(report, status=status)
 
     async def metrics_page(request: web.Request) -> web.Response:
         body, content_type = metrics.render()

@@ -22,6 +22,7 @@ __all__ = [
     "PBX_INTERFACES",
     "PLAN_RELOAD_RESULTS",
     "QUEUE_WAIT_BUCKETS",
+    "ROLES",
     "SURVEY_KINDS",
     "SURVEY_SCORE_BUCKETS",
     "TALK_BUCKETS",
@@ -45,6 +46,9 @@ CALL_OUTCOMES: tuple[str, ...] = (
     "lost",
 )
 """Values of ``outcome`` on ``ivr_calls_total``: how a call ended, one per call."""
+
+ROLES: tuple[str, ...] = ("single", "standby", "active")
+"""Values of ``role`` on ``ivr_daemon_role``: one daemon alone, or one of an active/standby pair."""
 
 WAIT_OUTCOMES: tuple[str, ...] = (
     "answered",
@@ -212,9 +216,17 @@ class Metrics:
             "ivr_plan_reloads", "Dial-plan reloads, by result.", ["result"], registry=r
         )
 
+        self.role = Gauge(
+            "ivr_daemon_role",
+            "1 for the role this daemon has now (single, standby, active), 0 for the others.",
+            ["role"],
+            registry=r,
+        )
         # Fixed label sets exist from the start, so dashboards and alerts see 0, not nothing.
         for interface in PBX_INTERFACES:
             self.pbx_connected.labels(interface=interface).set(0)
+        for role in ROLES:
+            self.role.labels(role=role).set(0)
         for result in PLAN_RELOAD_RESULTS:
             self.plan_reloads.labels(result=result)
         for outcome in CALLBACK_OUTCOMES:

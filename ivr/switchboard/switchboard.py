@@ -110,6 +110,11 @@ class Switchboard:
             commands.append(Release(call.id))
         return commands
 
+    def use_callback_book(self, book: CallbackBook) -> None:
+        """The callback tasks as the store has them now (a standby taking over)."""
+        self.callback_book = book
+        self.callbacks = Callbacks(book)
+
     def recover(self, records: dict[str, dict[str, Any]]) -> None:
         """Calls a restart found in the store: each is served from its record when the PBX
         reports its channel in the app; the others are closed once the PBX has synced."""

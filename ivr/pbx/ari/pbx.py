@@ -85,6 +85,10 @@ class AriPbx:
         self._transfers: dict[str, str] = {}
         self._transfers_up: set[str] = set()
         self._tails: dict[str, asyncio.Task[None]] = {}
+        # Whether this daemon may drive calls now (an active/standby pair: while it holds the
+        # lease). Asked before every command and every (re)connect, and for every event read.
+        self.may_drive: Callable[[], bool] = lambda: True
+        self._held_back = False  # the log already says this daemon stopped driving
 
     # The PBX port.
 
@@ -110,6 +114,9 @@ class AriPbx:
     async def run(self) -> None:
         """Stay connected until close(): connect, read events, reconnect after failures."""
         while not self._closing:
+            if not self._driving():
+                await asyncio.sleep(0.1)
+                continue
             try:
                 await self._session()
             except asyncio.CancelledError:
@@ -145,7 +152,7 @@ class AriPbx:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for message in ws:
-            if message.type != aiohttp.WSMsgType.TEXT:
+            if message.type != aiohttp.WSMsgType.TEXT or not self._driving():
                 break
             try:
                 data = json.loads(message.data)
@@ -229,6 +236,16 @@ class AriPbx:
                 self._deliver(TransferFailed(call_id, f"cause {message.get('cause', 0)}"))
         return True
 
+    def _driving(self) -> bool:
+        if self.may_drive():
+            self._held_back = False
+            return True
+        if not self._held_back:
+            self._held_back = True
+            event(log, "ari.not_driving", logging.WARNING, app=self.settings.app,
+                  why="this daemon does not hold the lease: no command, no event")  # fmt: skip
+        return False
+
     def _set_status(self, up: bool) -> None:
         if up != self.connected:
             self.connected = up
@@ -240,6 +257,8 @@ class AriPbx:
     async def _after(self, previous: asyncio.Task[None] | None, command: _Command) -> None:
         if previous is not None:
             await asyncio.wait([previous])
+        if not self._driving():
+            return  # another daemon drives the calls now: nothing of ours reaches Asterisk
         client = self._client
         if client is None:
             self._failed(command, "ARI is not connected")

@@ -98,7 +98,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     (tmp_path / "secret.wav").write_bytes(SECRET)
     (tmp_path / "secret.json").write_text('{"call_id": "secret"}')
     access = RecordingAccess(folder, {"alice": ALICE}, MOSCOW)
-    app = make_app(lambda: {"ari": True}, Metrics(), None, [AGENT], recordings=access)
+    app = make_app(lambda: {"ok": True, "ari": True}, Metrics(), None, [AGENT], recordings=access)
     server = TestServer(app)
     await server.start_server()
     yield Api(server, folder)
@@ -255,7 +255,7 @@ async def test_agent_routes_still_want_an_agent_token_and_a_supervisor_token_is_
 
 
 async def test_without_recordings_the_api_is_as_before(tmp_path: Path) -> None:
-    app = make_app(lambda: {"ari": True}, Metrics(), None, [AGENT])
+    app = make_app(lambda: {"ok": True, "ari": True}, Metrics(), None, [AGENT])
     server = TestServer(app)
     await server.start_server()
     try:
