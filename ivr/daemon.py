@@ -51,6 +51,7 @@ from ivr.recordings.voicemail import VoicemailKeeper
 from ivr.reload import Reloader, init_queue_series
 from ivr.routing.desk import Desk, snapshot
 from ivr.store.open import open_callbacks, open_journal, open_live
+from ivr.store.redis import RedisLive
 from ivr.switchboard import checkpoints
 from ivr.switchboard.driver import CallDriver
 from ivr.switchboard.switchboard import Switchboard
@@ -128,6 +129,8 @@ class Daemon:
             self.lease = Lease.from_url(settings.store.redis_url, settings.ari.app, holder,
                                         settings.failover.lease_seconds)  # fmt: skip
             self.ari.may_drive = lambda: self.lease is not None and self.lease.held
+            if isinstance(self.live_store, RedisLive):
+                self.live_store.fence = (self.lease.fence, self._lease_token)
             self.role = "standby"
         self.lease_lost = False
         for interface in ("ari", "ami"):
@@ -186,6 +189,9 @@ class Daemon:
         links = {"ari": self.ari.connected, "ami": self.ami.connected}
         ok = self.role == "standby" or all(links.values())
         return {"ok": ok, "role": self.role, **links}
+
+    def _lease_token(self) -> int | None:
+        return self.lease.token if self.lease is not None else None
 
     def _set_role(self, role: str) -> None:
         self.role = role

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import redis
@@ -119,12 +119,32 @@ class RedisCallbacks:
 LIVE = "ivr:live:"
 
 
+# A write of a daemon whose lease token is no longer the newest is refused (fencing).
+FENCED_PUT = """
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+FENCED_DROP = """
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+class StaleWrite(Exception):
+    """The store refused a write: another daemon has taken the lease since."""
+
+
 class RedisLive:
-    """Live calls' and agents' records in one Redis hash per kind (key -> JSON)."""
+    """Live calls' and agents' records in one Redis hash per kind (key -> JSON). With a
+    fence (the lease's counter and this daemon's token), writes of a daemon that lost the
+    lease are refused."""
 
     def __init__(self, client: redis.Redis, prefix: str = LIVE) -> None:
         self.client = client
         self.prefix = prefix
+        self.fence: tuple[str, Callable[[], int | None]] | None = None
 
     @classmethod
     def from_url(cls, url: str) -> RedisLive:
@@ -132,12 +152,25 @@ class RedisLive:
         return cls(redis.Redis.from_url(url, decode_responses=True))
 
     def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
-        """HSET the record's JSON."""
-        self.client.hset(self.prefix + kind, key, json.dumps(record, ensure_ascii=False))
+        """HSET the record's JSON; StaleWrite when fenced off."""
+        value = json.dumps(record, ensure_ascii=False)
+        if self.fence is None:
+            self.client.hset(self.prefix + kind, key, value)
+            return
+        counter, token = self.fence
+        written = self.client.eval(FENCED_PUT, 2, self.prefix + kind, counter, key, value,
+                                   str(token()))  # fmt: skip
+        if not written:
+            raise StaleWrite(f"{kind} {key}: the lease has a newer holder")
 
     def drop(self, kind: str, key: str) -> None:
-        """HDEL the record."""
-        self.client.hdel(self.prefix + kind, key)
+        """HDEL the record; StaleWrite when fenced off."""
+        if self.fence is None:
+            self.client.hdel(self.prefix + kind, key)
+            return
+        counter, token = self.fence
+        if not self.client.eval(FENCED_DROP, 2, self.prefix + kind, counter, key, str(token())):
+            raise StaleWrite(f"{kind} {key}: the lease has a newer holder")
 
     def load(self, kind: str) -> dict[str, dict[str, Any]]:
         """Every record of `kind`, by key."""

@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aredis
 
 from ivr.failover.lease import Lease
+from ivr.store.redis import RedisLive, StaleWrite
 
 
 class Clock:
@@ -103,3 +104,26 @@ async def test_a_released_lease_is_taken_at_once(lease: Callable[[str, Clock], L
     assert await active.acquire()
     await active.release()
     assert await standby.acquire()
+
+
+async def test_the_store_refuses_the_writes_of_a_daemon_that_lost_the_lease(
+    lease: Callable[[str, Clock], Lease], client: aredis.Redis, redis_url: str
+) -> None:
+    clock = Clock()
+    old, new = lease("a", clock), lease("b", clock)
+    assert await old.acquire()
+    old_store, new_store = RedisLive.from_url(redis_url), RedisLive.from_url(redis_url)
+    old_store.fence = (old.fence, lambda: old.token)
+    new_store.fence = (new.fence, lambda: new.token)
+    old_store.put("call", "c1", {"v": 1, "node": "start"})
+    await client.delete(old.key)  # it expired while the old daemon was paused
+    assert await new.acquire()
+    new_store.put("call", "c1", {"v": 1, "node": "line"})
+
+    with pytest.raises(StaleWrite):
+        old_store.put("call", "c1", {"v": 1, "node": "start"})
+    with pytest.raises(StaleWrite):
+        old_store.drop("call", "c1")
+    assert new_store.load("call") == {"c1": {"v": 1, "node": "line"}}
+    old_store.close()
+    new_store.close()
