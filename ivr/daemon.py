@@ -69,7 +69,8 @@ class Daemon:
         self.metrics = Metrics()
         self.clock = SystemClock()
         self.callback_store = open_callbacks(settings)
-        self.live_store = open_live(settings)
+        journal = open_journal(settings)
+        self.live_store = open_live(settings, journal)
         self.switchboard = Switchboard(plans, self.clock, desk, self._callback_book(desk))
         self.ami = AmiLink(
             settings.ami,
@@ -84,7 +85,7 @@ class Daemon:
         )
         self.lookups = HttpLookups(lambda e: self.driver.feed(e))
         self.screen_pops = ScreenPops(settings.screen_pop.url)
-        self.journal_store = JournalSink(open_journal(settings), settings.store.journal_days)
+        self.journal_store = JournalSink(journal, settings.store.journal_days)
         self._http: aiohttp.ClientSession | None = None  # for recordings kept by Asterisk
         recordings = settings.recordings
         self.recordings = RecordingKeeper(recordings.folder, self._fetch_recording,

@@ -36,6 +36,15 @@ class Call:
     now: float = 0.0
     _seq: int = field(default=0, repr=False)
 
+    @property
+    def seq(self) -> int:
+        """How many ids the call has handed out (a restarted call goes on from there)."""
+        return self._seq
+
+    @seq.setter
+    def seq(self, value: int) -> None:
+        self._seq = value
+
     def _next_id(self, kind: str) -> str:
         self._seq += 1
         return f"{self.id}-{kind}{self._seq}"

@@ -32,13 +32,16 @@ def open_callbacks(settings: Settings) -> CallbackStore:
     return SqliteCallbacks(store.sqlite.with_suffix(".callbacks" + store.sqlite.suffix))
 
 
-def open_live(settings: Settings) -> LiveStore:
-    """Live calls and agents where the journal is: Redis with `store.redis_url`, else SQLite."""
+def open_live(settings: Settings, journal: JournalStore) -> LiveStore:
+    """Live calls and agents where the journal is: Redis with `store.redis_url`, else in the
+    journal's SQLite file, sharing its commits (one write path)."""
     store = settings.store
     if store.redis_url:
         from ivr.store.redis import RedisLive
 
         return RedisLive.from_url(store.redis_url)
-    from ivr.store.sqlite import SqliteLive
+    from ivr.store.sqlite import SqliteJournal, SqliteLive
 
+    if isinstance(journal, SqliteJournal):
+        return SqliteLive.sharing(journal)
     return SqliteLive(store.sqlite.with_suffix(".live" + store.sqlite.suffix))

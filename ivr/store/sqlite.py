@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +129,13 @@ CREATE TABLE IF NOT EXISTS live (
 
 
 class SqliteLive:
-    """Live calls' and agents' records in a SQLite file of their own, each write committed at
-    once. WAL with synchronous=NORMAL: a commit survives the daemon's crash (the case this is
-    for) without an fsync per write; a power cut may lose the last moments."""
+    """Live calls' and agents' records, each write committed at once. WAL with
+    synchronous=NORMAL: a commit survives the daemon's crash (the case this is for) without an
+    fsync per write; a power cut may lose the last moments.
+
+    One write path (`sharing`): in the journal's own file and connection, each commit of a
+    record also commits the notes the journal batched so far, so a crash loses no note
+    written before the last change of a call or an agent, at no extra commit."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +143,19 @@ class SqliteLive:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(LIVE)
+        self._commit: Callable[[], None] = self.db.commit
+        self._owns_db = True
+
+    @classmethod
+    def sharing(cls, journal: SqliteJournal) -> SqliteLive:
+        """Records in the journal's file, committed with its batch."""
+        live = cls.__new__(cls)
+        live.db = journal.db
+        live.db.execute("PRAGMA synchronous=NORMAL")
+        live.db.executescript(LIVE)
+        live._commit = journal.flush
+        live._owns_db = False
+        return live
 
     def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
         """Insert or replace, committed before returning."""
@@ -146,12 +163,12 @@ class SqliteLive:
             "INSERT OR REPLACE INTO live (kind, key, record) VALUES (?, ?, ?)",
             (kind, key, json.dumps(record, ensure_ascii=False)),
         )
-        self.db.commit()
+        self._commit()
 
     def drop(self, kind: str, key: str) -> None:
         """Delete, committed before returning."""
         self.db.execute("DELETE FROM live WHERE kind = ? AND key = ?", (kind, key))
-        self.db.commit()
+        self._commit()
 
     def load(self, kind: str) -> dict[str, dict[str, Any]]:
         """Every record of `kind`, by key."""
@@ -159,5 +176,6 @@ class SqliteLive:
         return {key: json.loads(record) for key, record in rows}
 
     def close(self) -> None:
-        """Close the file."""
-        self.db.close()
+        """Close the file (a shared one is the journal's to close)."""
+        if self._owns_db:
+            self.db.close()

@@ -36,6 +36,10 @@ def call_record(call: Call) -> dict[str, Any]:
         "tags": list(call.tags),
         "hanging_up": call.hanging_up,
         "outcome": call.outcome,
+        # The prompt playing (a restart stops it) and the ids used so far (new ones go on
+        # from there, never the id of a leg or a playback still alive in the PBX).
+        "playback": call.playback,
+        "seq": call.seq,
     }
     held = queue.held(call)
     if held is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from ivr.calls.call import Call
 from ivr.calls.commands import Command, Note, SaveState
 from ivr.calls.events import CallArrived, Caller
+from ivr.calls.legs import CloseBridge, DropLeg
 from ivr.plan.handoffs import QueueNode
 from ivr.plan.plan import Plan, PlanBook
 from ivr.routing.desk import Desk
@@ -73,6 +74,10 @@ class LiveState:
                 "seconds": f"{seconds:.3f}",
             }
             commands.append(Note(call_id, "ended", fields))
+            held = checkpoints.held_of(record)
+            if held is not None and held.leg is not None:
+                # They talked: the agent's leg may be up still, and the bridge is left empty.
+                commands += [DropLeg(call_id, held.leg), CloseBridge(call_id)]
         return commands
 
 
@@ -97,6 +102,7 @@ def rebuild(event: CallArrived, record: dict[str, Any], plans: PlanBook, now: fl
     call.vars = {str(k): str(v) for k, v in dict(record.get("vars") or {}).items()}
     call.tags = [str(tag) for tag in record.get("tags") or []]
     call.outcome = str(record.get("outcome", ""))
+    call.seq = int(record.get("seq", 0))
     call.now = now
     return call
 

@@ -25,6 +25,7 @@ from ivr.calls.commands import (
     Note,
     Release,
     StartTimer,
+    StopPlayback,
 )
 from ivr.calls.events import (
     AgentPresence,
@@ -82,6 +83,7 @@ class Switchboard:
         self.accepting = True
         self._desk_due: float | None = None  # when the desk's timer is set to fire
         self.live = LiveState()
+        self._recovering = False
         # Feature-code calls from agents' phones: call id -> the confirmation playback.
         self._features: dict[str, str] = {}
 
@@ -119,6 +121,9 @@ class Switchboard:
         """Calls a restart found in the store: each is served from its record when the PBX
         reports its channel in the app; the others are closed once the PBX has synced."""
         self.live.recover(records)
+        # No offer until the PBX has reported every call: an agent still talking to a caller
+        # of the records would look free and be rung for somebody else.
+        self._recovering = bool(records)
 
     def handle(self, event: CallEvent | DeskEvent) -> list[Command]:
         """The commands that follow from `event`."""
@@ -136,7 +141,7 @@ class Switchboard:
 
     def _review_desk(self, callbacks_due: bool) -> list[Command]:
         """Due callbacks in line, offers to ring, and the desk's timer at its next due moment."""
-        if not self.desk.staffed:
+        if not self.desk.staffed or self._recovering:
             return []
         now = self.clock.now()
         commands = self.callbacks.due(self.desk.router, now, self.accepting)
@@ -397,6 +402,10 @@ class Switchboard:
         if held is not None:
             fields.update(queue=held.queue, waited=f"{now - held.joined_at:.1f}")
         commands: list[Command] = [call.note("recovered", **fields)]
+        playing = record.get("playback")
+        if isinstance(playing, str) and playing:
+            # A prompt the dead daemon started would play on, and queue ours behind it.
+            commands.append(StopPlayback(call.id, playing))
         if record.get("hanging_up"):
             return commands + self._run(call, Step(hang_up=True, outcome=call.outcome))
         if held is not None and queue_node is not None and self.desk.staffed:
@@ -409,6 +418,7 @@ class Switchboard:
     def _synced(self, present: frozenset[str]) -> list[Command]:
         """The PBX has reported every call in the app: talks whose agent leg is gone end, and
         records whose channel is gone are closed as lost."""
+        self._recovering = False
         commands: list[Command] = []
         for call in list(self.calls.values()):
             wait = call.step

@@ -114,7 +114,8 @@ def rejoin(call: Call, router: Router, node: QueueNode, held: QueueHeld, now: fl
         wait.answered_at = answered_at
         wait.team = router.agent(agent).team
         call.outcome = "overflowed_external" if agent.startswith(TRUNK_PREFIX) else "answered"
-        return Step()
+        # A crash between the answer and the bridge leaves them apart: bridge them (again).
+        return Step([StopMusic(leg), Bridge(call.id, leg)])
     router.rejoin(call.id, node.queue, now, node.priority, held.joined_at)
     for index in sorted(wait.taken):
         overflow.widen_again(call, router, spec.overflow[index])

@@ -11,7 +11,7 @@ import pytest
 from ivr.calls.ports import LiveStore
 from ivr.store.memory import MemoryLive
 from ivr.store.redis import RedisLive
-from ivr.store.sqlite import SqliteLive
+from ivr.store.sqlite import SqliteJournal, SqliteLive
 
 
 @pytest.fixture(params=["sqlite", "redis", "memory"])
@@ -55,3 +55,24 @@ def test_a_new_connection_finds_what_the_crashed_one_wrote(tmp_path: Path) -> No
     assert second.load("agent") == {"agent2": {"v": 1, "signed_in": True}}
     second.close()
     first.close()
+
+
+def test_sharing_the_journal_s_file_a_record_s_commit_keeps_the_notes_before_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ivr.sqlite3"
+    journal = SqliteJournal(path)  # batches its notes: 50, or 5 s
+    live = SqliteLive.sharing(journal)
+    journal.append("c1", "arrived", {"number": "100"}, 10.0)
+    journal.append("c1", "answered", {"queue": "returns"}, 11.0)
+    live.put("call", "c1", {"v": 1, "node": "line"})
+    journal.append("c1", "prompt", {"node": "line"}, 12.0)  # after the last change: may go
+
+    # SIGKILL: nothing is closed; another process opens the file.
+    reader = SqliteJournal(path)
+    kinds = [entry.kind for entry in reader.read(0, 100)]
+    assert kinds == ["arrived", "answered"]
+    assert SqliteLive.sharing(reader).load("call") == {"c1": {"v": 1, "node": "line"}}
+    reader.close()
+    live.close()  # the journal's connection stays the journal's
+    journal.close()

@@ -6,6 +6,7 @@ that store, as the daemon does, and the simulated PBX reports the calls still in
 
 from __future__ import annotations
 
+from ivr.calls.commands import Play, StopPlayback
 from ivr.calls.events import AgentRequest, Caller, CallHungUp
 from ivr.calls.legs import AgentAnswered, Bridge, DropLeg, RingAgent, StartMusic
 from ivr.pbx.sim.pbx import SimCall
@@ -157,9 +158,11 @@ def test_a_talk_goes_on_through_a_restart_and_ends_as_answered_with_its_talk_tim
 
     ended = second.notes.of(call.call_id, "ended")[0].fields
     assert ended["outcome"] == "answered"
-    # The talk was not interrupted: no music, no new ring, no second bridge for this caller.
+    # The talk was not interrupted: no music, no new ring; the bridge is only made sure of
+    # (a crash between the answer and the bridge would have left them apart).
     after = [c for c in second.pbx.sent if getattr(c, "call_id", "") == call.call_id]
-    assert not any(isinstance(c, StartMusic | RingAgent | Bridge) for c in after)
+    assert not any(isinstance(c, StartMusic | RingAgent) for c in after)
+    assert [c for c in after if isinstance(c, Bridge)] == [Bridge(call.call_id, leg)]
     assert DropLeg(call.call_id, leg) in after
     assert second.notes.of(call.call_id, "node") == []
 
@@ -261,3 +264,45 @@ def test_callers_the_pbx_lost_while_the_daemon_was_away_are_lost_not_abandoned()
     assert world.notes.of(call.call_id, "ended")[0].fields["outcome"] == "lost"
     stats = world.switchboard.desk.router.queue_stats(world.clock.now())["returns"]
     assert stats.abandoned == 0 and stats.waiting == 0
+
+
+def test_no_agent_is_offered_before_every_call_of_the_records_is_back() -> None:
+    store = MemoryLive()
+    first = daemon(book(PLAN), store)
+    sign_in(first, "agent1")
+    talking = first.call()
+    first.pbx.press(talking.call_id, "1")
+    first.wait(1)
+    leg = answer(first, talking.call_id)
+    waiting = first.call()
+    first.pbx.press(waiting.call_id, "1")
+    first.wait(5)
+
+    second = daemon(first.switchboard.plans, store, first.clock.now() + 2)
+    # ARI lists the waiting caller first: agent1 must not look free to them meanwhile.
+    for call in (waiting, talking):
+        second.pbx.adopt(SimCall(call.call_id, call.number, answered=True))
+    second.clock.advance(0)
+    assert [c for c in second.pbx.sent if isinstance(c, RingAgent)] == []
+    second.pbx.synced((leg,))
+    second.clock.advance(1)
+
+    agents = snapshot(second.switchboard.desk, second.clock.now())["agents"]
+    assert agents[0]["state"] == "on_call"
+    assert [c for c in second.pbx.sent if isinstance(c, RingAgent)] == []
+
+
+def test_the_prompt_the_dead_daemon_started_is_stopped_and_new_ids_do_not_repeat_old_ones() -> None:
+    store = MemoryLive()
+    first = daemon(book(PLAN), store)
+    call = first.call()
+    first.wait(0.5)  # the menu's prompt is playing
+    playing = first.switchboard.calls[call.call_id].playback
+    assert playing is not None
+
+    second = restart(first, store)
+
+    sent = [c for c in second.pbx.sent if getattr(c, "call_id", "") == call.call_id]
+    assert sent[0] == StopPlayback(call.call_id, playing)
+    plays = [c.playback_id for c in sent if isinstance(c, Play)]
+    assert plays and playing not in plays
