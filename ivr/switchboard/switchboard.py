@@ -136,8 +136,13 @@ class Switchboard:
         commands += self._handle_event(event)
         # Any event may free an agent or bring a caller: offer, and re-arm the timer.
         commands += self._review_desk(callbacks_due=self.accepting)
-        # What changed is kept before anything that follows from it reaches the PBX.
-        return self.live.saves(self.calls, self.desk) + commands
+        # What changed is kept before anything that follows from it reaches the PBX, and the
+        # event's notes go first: the store's commit for the change keeps them too.
+        saves = self.live.saves(self.calls, self.desk)
+        if not saves:
+            return commands
+        notes = [c for c in commands if isinstance(c, Note)]
+        return [*notes, *saves, *(c for c in commands if not isinstance(c, Note))]
 
     def _review_desk(self, callbacks_due: bool) -> list[Command]:
         """Due callbacks in line, offers to ring, and the desk's timer at its next due moment."""
