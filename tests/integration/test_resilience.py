@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -11,7 +12,15 @@ import aiohttp
 from ivr.lab import asterisk
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
-from tests.integration.lab import ARI, AmiListen, AriWatch, DaemonProcess, sip_call
+from tests.integration.lab import (
+    ARI,
+    AmiListen,
+    AriWatch,
+    DaemonProcess,
+    Event,
+    ari_time,
+    sip_call,
+)
 
 HOSTILE = "Evil\r\nVariable: GLOBAL(PWNED)=1\r\nInjected: yes\r\n" + "A" * 4096
 
@@ -19,7 +28,7 @@ HOSTILE = "Evil\r\nVariable: GLOBAL(PWNED)=1\r\nInjected: yes\r\n" + "A" * 4096
 async def test_healthz_follows_an_asterisk_restart_and_the_next_call_works(
     lab_paths: LabPaths, credentials: dict[str, str], daemon: DaemonProcess
 ) -> None:
-    assert daemon.health() == (200, {"ok": True, "ari": True, "ami": True})
+    assert daemon.health() == (200, {"ok": True, "role": "single", "ari": True, "ami": True})
     await asyncio.to_thread(asterisk.stop, lab_paths)
     await asyncio.to_thread(lambda: daemon.wait_health(503, 10, ari=False, ami=False))
     await asyncio.to_thread(asterisk.start, lab_paths, credentials)
@@ -96,25 +105,54 @@ async def test_sigterm_lets_calls_finish_their_step_and_hands_back_the_rest(
     code = await asyncio.to_thread(daemon.stop, 10)
     assert code == 0
     assert time.monotonic() - started < 10
+    daemon.wait_log(rf"event=call.handed_back call={channel}")
     daemon.wait_log(r"event=daemon.stopped")
-    # The caller in the menu was not left in silence: Asterisk's fallback told them.
-    await watch.wait_for(
-        lambda e: (
-            e.get("type") == "ChannelDialplan"
-            and e["channel"]["id"] == channel
-            and e.get("dialplan_app") == "Playback"
-            and e.get("dialplan_app_data") == "ss-noservice"
-        )
-    )
+    # The caller in the menu was not left in silence: Asterisk's dialplan holds them on music
+    # and tries the app again every second, 20 times (extensions.conf), for a daemon that
+    # comes back. None does here: after the retry window the caller is told the service is
+    # unavailable.
+    told = await watch.wait_for(dialplan_app(channel, "Playback", "ss-noservice"), timeout=40)
+    held = [e for e in watch.events if dialplan_app(channel, "MusicOnHold")(e)]
+    assert len(held) == 20
+    assert 19 <= ari_time(told) - ari_time(held[0]) <= 25
     assert await waiting == 0
-    # With the daemon gone, a new caller is told too, never silently dropped.
-    late = asyncio.create_task(sip_call(lab_paths, CallScript("100", "71000000031")))
+
+    # With the daemon gone, a new caller is held the same way; a daemon that starts within
+    # the retry window (here after 3 s) takes the call and serves it from the top of the plan.
+    late = asyncio.create_task(
+        sip_call(lab_paths, CallScript("100", "71000000031", keys="2", first_key_after=8))
+    )
     other = await watch.channel_of("71000000031")
     await watch.wait_for(
         lambda e: (
-            e.get("type") == "ChannelDialplan"
+            e.get("type") == "ChannelVarset"
             and e["channel"]["id"] == other
-            and e.get("dialplan_app_data") == "ss-noservice"
-        )
+            and e.get("variable") == "IVR_TRIES"
+            and e.get("value") == "3"
+        ),
+        timeout=10,
     )
-    assert await late == 0
+    assert len([e for e in watch.events if dialplan_app(other, "MusicOnHold")(e)]) >= 2
+    daemon = DaemonProcess(credentials, tmp_path, REPO / "tests" / "dialplans").start()
+    try:
+        await asyncio.to_thread(daemon.wait_health, 200, 20)
+        await asyncio.to_thread(daemon.wait_log, rf"event=call.arrived call={other}", 5)
+        await watch.played(other, "hello")
+        await watch.played(other, "pls-hold-while-try", timeout=20)
+        assert await late == 0
+        await asyncio.to_thread(
+            daemon.wait_log, rf"event=call.ended call={other} outcome=completed", 10
+        )
+        assert not [e for e in watch.events if dialplan_app(other, "Playback")(e)]
+    finally:
+        daemon.stop()
+
+
+def dialplan_app(channel: str, app: str, data: str | None = None) -> Callable[[Event], bool]:
+    """Matches ARI's ChannelDialplan of `channel` entering dialplan application `app`."""
+    return lambda e: (
+        e.get("type") == "ChannelDialplan"
+        and e["channel"]["id"] == channel
+        and e.get("dialplan_app") == app
+        and (data is None or e.get("dialplan_app_data") == data)
+    )

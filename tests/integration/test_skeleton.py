@@ -6,7 +6,7 @@ import asyncio
 
 from ivr.lab.paths import LabPaths
 from ivr.lab.sipp import CallScript
-from tests.integration.lab import AriWatch, DaemonProcess, sip_call
+from tests.integration.lab import AriWatch, DaemonProcess, ari_time, sip_call
 
 MENU = ["hello", "vm-press", "digits/1", "digits/2", "vm-and", "digits/0"]
 
@@ -54,3 +54,35 @@ async def test_a_wrong_key_is_said_to_be_invalid_and_the_menu_comes_again(
     assert sounds[: len(MENU) + 2] == [*MENU, "pbx-invalid", "hello"]
     assert sounds[-2:] == ["one-moment-please", "goodbye"]
     daemon.wait_log(rf"event=call.menu_invalid call={channel} node=start attempt=1 option=7")
+
+
+async def test_a_number_without_a_plan_is_told_at_once_not_held(
+    lab_paths: LabPaths, daemon: DaemonProcess, watch: AriWatch
+) -> None:
+    # The daemon refuses the call into the dialplan's `unavailable` label (extensions.conf):
+    # the fallback at once, not after the 20 s a call waits for a daemon to come back.
+    call = asyncio.create_task(sip_call(lab_paths, CallScript("199", "71000000009")))
+    channel = await watch.channel_of("71000000009")
+    created = await watch.wait_for(
+        lambda e: e.get("type") == "ChannelCreated" and e["channel"]["id"] == channel
+    )
+    told = await watch.wait_for(
+        lambda e: (
+            e.get("type") == "ChannelDialplan"
+            and e["channel"]["id"] == channel
+            and e.get("dialplan_app") == "Playback"
+            and e.get("dialplan_app_data") == "ss-noservice"
+        ),
+        timeout=10,
+    )
+    assert ari_time(told) - ari_time(created) < 3
+    daemon.wait_log(rf'event=call.refused call={channel} number=199 why="no plan for this number"')
+    assert await call == 0
+    held = [
+        e
+        for e in watch.events
+        if e.get("type") == "ChannelDialplan"
+        and e["channel"]["id"] == channel
+        and e.get("dialplan_app") == "MusicOnHold"
+    ]
+    assert held == []
