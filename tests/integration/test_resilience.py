@@ -44,6 +44,29 @@ async def test_healthz_follows_an_asterisk_restart_and_the_next_call_works(
         assert await call == 0
 
 
+async def test_calls_asterisk_drops_in_a_restart_end_as_lost_and_the_daemon_is_back_at_once(
+    lab_paths: LabPaths, credentials: dict[str, str], daemon: DaemonProcess
+) -> None:
+    mark = len(daemon.lines)
+    # A caller who presses nothing stays in the menu (3 tries of 5 s) while Asterisk restarts.
+    script = CallScript("100", "71000000011", wait_for_bye=40)
+    caller = asyncio.create_task(sip_call(lab_paths, script))
+    deadline = time.monotonic() + 10
+    while not daemon.notes("arrived", mark):
+        assert time.monotonic() < deadline, "the call never arrived"
+        await asyncio.sleep(0.1)
+    call = daemon.notes("arrived", mark)[0]["call"]
+    await asyncio.to_thread(asterisk.stop, lab_paths)
+    await asyncio.to_thread(asterisk.start, lab_paths, credentials)
+    seconds = await asyncio.to_thread(daemon.wait_health, 200, 10)
+    ended = await asyncio.to_thread(daemon.wait_notes, "ended", [call], 10, mark)
+    # Asterisk dropped the call: nobody can say the caller gave up, nor that anyone answered.
+    assert ended[call]["outcome"] == "lost"
+    assert daemon.notes("queue_abandoned", mark) == []
+    assert seconds <= 5, f"healthy again {seconds:.1f} s after Asterisk answered"
+    caller.cancel()
+
+
 async def test_hostile_caller_id_reaches_nothing_unescaped(
     lab_paths: LabPaths, credentials: dict[str, str], daemon: DaemonProcess, watch: AriWatch
 ) -> None:

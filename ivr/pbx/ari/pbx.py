@@ -85,6 +85,11 @@ class AriPbx:
         self._transfers: dict[str, str] = {}
         self._transfers_up: set[str] = set()
         self._tails: dict[str, asyncio.Task[None]] = {}
+        # Who ended a call: a caller's first hang-up request is soft when Asterisk asked for it
+        # (a shutdown, an admin) rather than the far end; unless we asked, the PBX dropped it.
+        self._hangup_seen: set[str] = set()
+        self._we_hung_up: set[str] = set()
+        self._dropped: set[str] = set()
         # Whether this daemon may drive calls now (an active/standby pair: while it holds the
         # lease). Asked before every command and every (re)connect, and for every event read.
         self.may_drive: Callable[[], bool] = lambda: True
@@ -159,6 +164,8 @@ class AriPbx:
             except ValueError:
                 continue
             if isinstance(data, dict) and not self._transfer_event(data):
+                if data.get("type") == "ChannelHangupRequest":
+                    self._hangup_requested(data)
                 self._deliver(translate(data, self._legs))
 
     async def _resync(self) -> None:
@@ -193,12 +200,25 @@ class AriPbx:
                 self._deliver(arrived)
         self._deliver(PbxSynced(frozenset(present)))
 
+    def _hangup_requested(self, data: dict[str, Any]) -> None:
+        call_id = str((data.get("channel") or {}).get("id", ""))
+        if call_id not in self._calls or call_id in self._hangup_seen:
+            return
+        self._hangup_seen.add(call_id)
+        if data.get("soft") and call_id not in self._we_hung_up:
+            self._dropped.add(call_id)
+
     def _deliver(self, call_event: CallEvent | LegEvent | None) -> None:
         if call_event is None:
             return
         if isinstance(call_event, CallArrived):
             self._calls.add(call_event.call_id)
         elif isinstance(call_event, CallHungUp):
+            call_id = call_event.call_id
+            if call_id in self._dropped and not call_event.lost:
+                call_event = CallHungUp(call_id, lost=True)  # Asterisk dropped it (shutdown)
+            for seen in (self._dropped, self._hangup_seen, self._we_hung_up):
+                seen.discard(call_id)
             self._calls.discard(call_event.call_id)
             for leg, call in list(self._transfers.items()):
                 if call == call_event.call_id:
@@ -335,6 +355,7 @@ class AriPbx:
             case StopPlayback(playback_id=playback):
                 await client.playbacks.stop(playbackId=playback)
             case HangUp(call_id=call_id):
+                self._we_hung_up.add(call_id)
                 await client.channels.hangup(channelId=call_id)
             case ContinueInDialplan(call_id=call_id, label=label):
                 if label:
