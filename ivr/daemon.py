@@ -247,6 +247,11 @@ class Daemon:
         await self._stopping.wait()
         if not self.lease_lost:
             await self._drain()
+        # The link closes itself before its task goes: a cancel in the middle of closing
+        # would leave the HTTP session open.
+        await self.ari.close()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(asyncio.shield(ari_task), 2.0)
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -19,15 +19,31 @@ from typing import Any
 import redis.asyncio as aredis
 from redis.exceptions import RedisError
 
+# Every script is given the moment (on Redis's clock, in ms) after which its request is stale:
+# a request that waited in a stopped or overloaded Redis past it must not take or extend the
+# lease for a daemon that has given up on it.
 ACQUIRE = """
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[3]) then
+  return false
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. '#' .. token, 'PX', ARGV[2])
 return token
 """
+# A key that expired while nobody could take it over (Redis stopped, or unreachable for the
+# holder and the standby alike) comes back to its holder: the fence still has its token.
 RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then
+  return 0
+end
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if held == false and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """
@@ -61,6 +77,9 @@ class Lease:
         self.token: int | None = None
         self.deadline = 0.0  # on `clock`: the lease is ours until then
         self.unreachable = False  # Redis could not be asked when we last tried, while holding
+        self._offset: float | None = None  # Redis's wall clock minus ours, learnt once
+        self._redis_failed = False  # the last request to take the lease got no answer
+        self._shy_until: float | None = None  # no taking over before this (after an outage)
 
     @classmethod
     def from_url(cls, url: str, app: str, holder: str, seconds: float) -> Lease:
@@ -79,12 +98,25 @@ class Lease:
         return self.unreachable or self.clock() < self.deadline
 
     async def acquire(self) -> bool:
-        """Take the lease if nobody holds it; True when it is ours (with a new token)."""
+        """Take the lease if nobody holds it; True when it is ours (with a new token).
+
+        After Redis failed to answer, a would-be holder first waits a whole lease once Redis
+        answers again: the holder lived through the same outage, and its key may have expired
+        in Redis meanwhile without it being dead."""
+        if self._shy_until is not None and self.clock() < self._shy_until:
+            return False
         started = self.clock()
         try:
+            if self._redis_failed:
+                await self.client.ping()
+                self._redis_failed = False
+                self._shy_until = self.clock() + self.seconds
+                return False
+            stale_at = await self._stale_at()
             token: Any = await self.client.eval(ACQUIRE, 2, self.key, self.fence, self.holder,
-                                                str(int(self.seconds * 1000)))  # fmt: skip
+                                                self._ms(), stale_at)  # fmt: skip
         except RedisError:
+            self._redis_failed = True
             return False
         if not token:
             return False
@@ -99,8 +131,9 @@ class Lease:
             return False
         started = self.clock()
         try:
-            kept = await self.client.eval(RENEW, 1, self.key, self._value(),
-                                          str(int(self.seconds * 1000)))  # fmt: skip
+            stale_at = await self._stale_at()
+            kept = await self.client.eval(RENEW, 2, self.key, self.fence, self._value(),
+                                          self._ms(), str(self.token), stale_at)  # fmt: skip
         except RedisError:
             # Nobody can take the lease from a Redis nobody reaches: go on until it answers.
             # A daemon that was paused past its deadline is not in this case: it was never
@@ -129,3 +162,14 @@ class Lease:
 
     def _value(self) -> str:
         return f"{self.holder}#{self.token}"
+
+    def _ms(self) -> str:
+        return str(int(self.seconds * 1000))
+
+    async def _stale_at(self) -> str:
+        """Redis's time (ms) after which the request about to be sent is stale: a third of the
+        lease from now, as this daemon waits for an answer no longer than that."""
+        if self._offset is None:
+            seconds, micros = await self.client.time()
+            self._offset = seconds + micros / 1e6 - time.time()
+        return str(int((time.time() + self._offset + self.seconds / 3) * 1000))

@@ -127,3 +127,44 @@ async def test_the_store_refuses_the_writes_of_a_daemon_that_lost_the_lease(
     assert new_store.load("call") == {"c1": {"v": 1, "node": "line"}}
     old_store.close()
     new_store.close()
+
+
+async def test_a_lease_that_expired_while_nobody_could_take_it_stays_its_holder_s(
+    lease: Callable[[str, Clock], Lease], client: aredis.Redis
+) -> None:
+    clock = Clock()
+    active, standby = lease("a", clock), lease("b", clock)
+    assert await active.acquire()
+    await client.delete(active.key)  # Redis was stopped past the expiry; nobody took it
+    assert await active.renew() and active.held
+    assert not await standby.acquire()
+
+
+async def test_a_request_that_waited_in_redis_past_its_time_takes_nothing(
+    lease: Callable[[str, Clock], Lease], client: aredis.Redis
+) -> None:
+    clock = Clock()
+    standby = lease("b", clock)
+    # As if the request had sat in a stopped Redis for a minute: it arrives stale.
+    standby._offset = -60.0
+    assert not await standby.acquire()
+    assert await client.get(standby.key) is None and await client.get(standby.fence) is None
+
+
+async def test_after_an_outage_a_standby_leaves_the_holder_a_whole_lease_to_renew(
+    lease: Callable[[str, Clock], Lease], client: aredis.Redis, redis_url: str
+) -> None:
+    clock = Clock()
+    active = lease("a", clock)
+    assert await active.acquire()
+    gone = aredis.Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    standby = Lease(gone, "ivr", "b", seconds=3.0, clock=clock)
+    assert not await standby.acquire()  # Redis does not answer the standby
+    standby.client = client  # it answers again; the holder's key expired meanwhile
+    await client.delete(active.key)
+    assert not await standby.acquire()
+    clock.now += 1
+    assert await active.renew()  # the holder gets its lease back first
+    clock.now += 2.5
+    assert not await standby.acquire()
+    await gone.aclose()
