@@ -26,6 +26,7 @@ from ivr.calls.queue import overflow, recording
 from ivr.calls.queue.wait import QueueHeld, QueueWait
 from ivr.calls.step import Step
 from ivr.plan.handoffs import QueueNode
+from ivr.plan.queues import QueueSpec
 from ivr.routing.agents import TRUNK_PREFIX
 from ivr.routing.results import Exit, Offer
 from ivr.routing.router import Router
@@ -49,20 +50,8 @@ def join(call: Call, router: Router, node: QueueNode, now: float) -> Step:
         note = call.note("queue_full", queue=node.queue)
         return Step([note], goto=exit_.node or None, hang_up=not exit_.node, outcome="failed")
     spec = router.queue_spec(node.queue)
-    wait = QueueWait(
-        node.queue,
-        now,
-        "default",
-        spec.announce_every,
-        spec.sla_seconds,
-        node.callback,
-        node.callback_key,
-        tuple(node.callback_offer),
-        # With an offer_callback step the key works once that step has offered it.
-        callback_open=not any(step.offer_callback for step in spec.overflow),
-        steps=tuple(spec.overflow),
-        survey=node.survey,
-    )
+    # With an offer_callback step the key works once that step has offered it.
+    wait = _new_wait(node, spec, now, not any(step.offer_callback for step in spec.overflow))
     call.step = wait
     call.queue_joined_at = now
     commands: list[Command] = [
@@ -84,20 +73,8 @@ def rejoin(call: Call, router: Router, node: QueueNode, held: QueueHeld, now: fl
     from their first join, the overflow steps they had kept; music on hold again, or their
     talk with the agent goes on when the agent's leg is still up."""
     spec = router.queue_spec(node.queue)
-    wait = QueueWait(
-        node.queue,
-        held.joined_at,
-        "default",
-        spec.announce_every,
-        spec.sla_seconds,
-        node.callback,
-        node.callback_key,
-        tuple(node.callback_offer),
-        callback_open=held.callback_open,
-        steps=tuple(spec.overflow),
-        taken={index for index in held.taken if index < len(spec.overflow)},
-        survey=node.survey,
-    )
+    wait = _new_wait(node, spec, held.joined_at, held.callback_open)
+    wait.taken = {index for index in held.taken if index < len(spec.overflow)}
     call.step = wait
     call.queue_joined_at = held.joined_at
     agent, leg, answered_at = held.agent, held.leg, held.answered_at
@@ -363,3 +340,20 @@ def caller_id(call: Call, queue: str) -> str:
     who = call.caller.name or call.caller.number or "unknown"
     name = "".join(ch for ch in f"{topic}: {who}" if ch not in '"<>\\')
     return f'"{name[:60]}" <{call.caller.number}>' if call.caller.number else f'"{name[:60]}"'
+
+
+def _new_wait(node: QueueNode, spec: QueueSpec, joined_at: float, callback_open: bool) -> QueueWait:
+    """A caller's time in the node's queue, from `joined_at`."""
+    return QueueWait(
+        node.queue,
+        joined_at,
+        "default",
+        spec.announce_every,
+        spec.sla_seconds,
+        node.callback,
+        node.callback_key,
+        tuple(node.callback_offer),
+        callback_open=callback_open,
+        steps=tuple(spec.overflow),
+        survey=node.survey,
+    )
