@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from redis.typing import EncodableT, FieldT
 
 from ivr.store.port import Entry
@@ -16,6 +18,25 @@ STREAM = "ivr:journal"
 # slightly earlier than the last one gets a later id: read this far past `end`.
 SLACK_MS = 60_000
 PAGE = 1000
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for the stores: decoded replies, and requests that ride out a Redis restart.
+
+    A local Redis restarts in well under a second; a request that meets a refused or broken
+    connection is tried again with backoff for about 1.5 s before it fails. Until the stores
+    write from a buffer off the event loop, that wait holds the loop (ivr/store/redis.py is
+    synchronous): a Redis that hangs without closing its connections stalls the daemon for
+    the socket timeout.
+    """
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=2.0,
+        socket_connect_timeout=1.0,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 6),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    )
 
 
 class RedisJournal:
@@ -34,7 +55,7 @@ class RedisJournal:
     @classmethod
     def from_url(cls, url: str, keep_days: float = 90) -> RedisJournal:
         """Connect to `url` (redis://host:port/db)."""
-        return cls(redis.Redis.from_url(url, decode_responses=True), keep_days)
+        return cls(connect(url), keep_days)
 
     def append(self, call_id: str, kind: str, fields: dict[str, str], at: float) -> None:
         """XADD the note; approximate trimming keeps it O(1) amortised."""
@@ -98,7 +119,7 @@ class RedisCallbacks:
     @classmethod
     def from_url(cls, url: str) -> RedisCallbacks:
         """Connect to `url` (redis://host:port/db)."""
-        return cls(redis.Redis.from_url(url, decode_responses=True))
+        return cls(connect(url))
 
     def save(self, task: dict[str, Any]) -> None:
         """Replace the task's JSON."""
@@ -149,7 +170,7 @@ class RedisLive:
     @classmethod
     def from_url(cls, url: str) -> RedisLive:
         """Connect to `url` (redis://host:port/db)."""
-        return cls(redis.Redis.from_url(url, decode_responses=True))
+        return cls(connect(url))
 
     def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
         """HSET the record's JSON; StaleWrite when fenced off."""

@@ -3,15 +3,20 @@ what a restarted daemon finds of its calls and agents."""
 
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from ivr.calls.ports import LiveStore
 from ivr.store.memory import MemoryLive
 from ivr.store.redis import RedisLive
 from ivr.store.sqlite import SqliteJournal, SqliteLive
+from tests.unit.conftest import free_port
 
 
 @pytest.fixture(params=["sqlite", "redis", "memory"])
@@ -76,3 +81,41 @@ def test_sharing_the_journal_s_file_a_record_s_commit_keeps_the_notes_before_it(
     reader.close()
     live.close()  # the journal's connection stays the journal's
     journal.close()
+
+
+def test_a_redis_restart_while_records_are_written_loses_none(tmp_path: Path) -> None:
+    port = free_port()
+
+    def server() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    first = server()
+    store = RedisLive.from_url(f"redis://127.0.0.1:{port}/0")
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            store.put("agent", "agent1", {"v": 1, "signed_in": True})
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    first.terminate()
+    first.wait(10)
+    # It comes back 0.3 s later, while the daemon writes the next record.
+    later = threading.Timer(0.3, lambda: restarted.append(server()))
+    restarted: list[subprocess.Popen[bytes]] = []
+    later.start()
+    try:
+        store.put("call", "c1", {"v": 1, "node": "line"})
+        assert store.load("agent") == {"agent1": {"v": 1, "signed_in": True}}
+        assert store.load("call") == {"c1": {"v": 1, "node": "line"}}
+    finally:
+        later.join()
+        store.close()
+        for each in restarted:
+            each.terminate()
+            each.wait(10)
