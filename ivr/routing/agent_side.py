@@ -89,13 +89,15 @@ class AgentSide(RouterState):
         pause_reason: str | None,
         wrap_until: float | None,
         now: float,
+        misses: int = 0,
     ) -> bool:
-        """An agent's sign-in, pause and wrap-up as kept before a restart; False when the
-        agent is no longer in the roster."""
+        """An agent's sign-in, pause, wrap-up and misses as kept before a restart; False when
+        the agent is no longer in the roster."""
         agent = self._agents.get(agent_id)
         if agent is None or agent.is_trunk:
             return False
         agent.signed_in = signed_in
+        agent.misses = max(0, misses)
         agent.pause_reason = pause_reason if signed_in else None
         agent.idle_since = now
         if wrap_until is not None and wrap_until > now:

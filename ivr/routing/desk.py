@@ -95,7 +95,7 @@ class Desk:
 
     def changed_agents(self) -> dict[str, dict[str, Any]]:
         """What a restart must keep of the agents whose facts changed since last asked
-        (sign-in, pause and its reason, wrap-up); an agent whose record is the same as the
+        (sign-in, pause and its reason, wrap-up, offers missed in a row); an agent whose record is the same as the
         last one given is left out."""
         records: dict[str, dict[str, Any]] = {}
         for agent_id in self.router.changed_agents:
@@ -106,6 +106,7 @@ class Desk:
                 "signed_in": view.signed_in,
                 "pause_reason": view.pause_reason,
                 "wrap_until": view.wrap_until,
+                "misses": view.misses,
             }
             if self._kept.get(agent_id) != record:
                 self._kept[agent_id] = record
@@ -120,17 +121,20 @@ class Desk:
             signed_in = bool(record.get("signed_in"))
             reason = record.get("pause_reason")
             wrap_until = record.get("wrap_until")
+            misses = record.get("misses", 0)
             if self.router.restore(
                 agent_id,
                 signed_in,
                 reason if isinstance(reason, str) and reason else None,
                 float(wrap_until) if isinstance(wrap_until, int | float) else None,
                 now,
+                misses if isinstance(misses, int) else 0,
             ):
                 self._kept[agent_id] = {
                     "signed_in": signed_in,
                     "pause_reason": reason,
                     "wrap_until": wrap_until,
+                    "misses": misses,
                 }
                 restored.append(agent_id)
         return restored

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ivr.calls.commands import Play, StopPlayback
 from ivr.calls.events import AgentRequest, Caller, CallHungUp
-from ivr.calls.legs import AgentAnswered, Bridge, DropLeg, RingAgent, StartMusic
+from ivr.calls.legs import AgentAnswered, AgentLegEnded, Bridge, DropLeg, RingAgent, StartMusic
 from ivr.pbx.sim.pbx import SimCall
 from ivr.plan.plan import PlanBook
 from ivr.routing.desk import Desk, snapshot
@@ -306,3 +306,19 @@ def test_the_prompt_the_dead_daemon_started_is_stopped_and_new_ids_do_not_repeat
     assert sent[0] == StopPlayback(call.call_id, playing)
     plays = [c.playback_id for c in sent if isinstance(c, Play)]
     assert plays and playing not in plays
+
+
+def test_an_agent_s_missed_offers_count_on_through_a_restart() -> None:
+    store = MemoryLive()
+    first = daemon(book(PLAN), store)
+    sign_in(first, "agent1")
+    call = first.call()
+    first.pbx.press(call.call_id, "1")
+    first.wait(1)
+    ring = next(c for c in first.pbx.sent if isinstance(c, RingAgent))
+    first.driver.feed(AgentLegEnded(call.call_id, ring.leg_id, "no-answer"))
+    assert first.switchboard.desk.router.agent("agent1").misses == 1
+
+    second = restart(first, store)
+
+    assert second.switchboard.desk.router.agent("agent1").misses == 1
