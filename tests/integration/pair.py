@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import signal
 import subprocess
@@ -17,10 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
 import redis
 
+from ivr.store.redis import LIVE, STREAM
 from tests.integration.lab import DaemonProcess, free_tcp_port, log_fields, log_time
 
 ARI_PORT = 8088
@@ -217,11 +219,13 @@ class _AmiParser(_Parser):
 
 
 class RedisServer:
-    """A redis-server of the test's own on a free port (no persistence, like the lab's), so
-    that a test may stop or pause it without touching anybody else's."""
+    """A redis-server of the test's own on a free port, so that a test may stop, pause or
+    restart it without touching anybody else's. No persistence, like the lab's, unless
+    `persistent`: then an append-only file in `folder`, which a `restart` reads back."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, persistent: bool = False) -> None:
         self.folder = folder
+        self.persistent = persistent
         self.port = free_tcp_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -233,7 +237,8 @@ class RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         argv = [
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
-            "--dir", str(self.folder), "--save", "", "--appendonly", "no",
+            "--dir", str(self.folder), "--save", "",
+            "--appendonly", "yes" if self.persistent else "no",
             "--logfile", str(self.folder / "redis.log"),
         ]  # fmt: skip
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -278,6 +283,77 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def restart(self, timeout: float = 10.0) -> float:
+        """SIGTERM, wait for the exit, start again on the same port (and, when persistent,
+        the same append-only file); returns the seconds Redis did not answer."""
+        assert self.process is not None and self.process.poll() is None, "redis-server: gone"
+        began = time.monotonic()
+        self.process.terminate()
+        code = self.process.wait(timeout)
+        assert code == 0, f"redis-server exited with {code} on SIGTERM"
+        self.start(timeout)
+        return time.monotonic() - began
+
+    def journal(self, stream: str = STREAM) -> list[tuple[str, str, dict[str, Any]]]:
+        """The daemon's journal as Redis holds it (XRANGE of its stream): (call id, kind,
+        fields), in stream order."""
+        with self.client() as client:
+            entries = cast(list[tuple[str, dict[str, str]]], client.xrange(stream))
+        return [(e["call"], e["kind"], json.loads(e["fields"])) for _id, e in entries]
+
+    def live(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The live-state records of `kind` (call, agent) in their hash, by key."""
+        with self.client() as client:
+            values = cast(dict[str, str], client.hgetall(LIVE + kind))
+        return {key: json.loads(value) for key, value in values.items()}
+
+
+class HealthWatch:
+    """Polls a daemon's /healthz in a thread of its own (every `every` s, a 2 s timeout per
+    request) from `start` to `stop`, and keeps every answer that was not 200, with its Unix
+    time: a stalled event loop shows as a timeout here."""
+
+    def __init__(self, daemon: DaemonProcess, every: float = 0.1) -> None:
+        self.daemon = daemon
+        self.every = every
+        self.polls = 0
+        self.bad: list[tuple[float, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> HealthWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            at = time.time()
+            try:
+                code, body = self.daemon.health()
+                if code != 200:
+                    self.bad.append((at, f"{code} {body}"))
+            except OSError as exc:
+                self.bad.append((at, f"no answer in {time.time() - at:.2f} s ({exc!r})"))
+            self.polls += 1
+            self._stop.wait(self.every)
+
+
+def redis_daemon(credentials: dict[str, str], workdir: Path, plans: Path, roster: Path,
+                 redis_url: str) -> DaemonProcess:  # fmt: skip
+    """`ivr run` alone (no failover) whose journal, live state and callbacks are in Redis
+    (`store.redis_url`, given as IVR_REDIS_URL); not started."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    daemon = DaemonProcess(credentials, workdir, plans, roster)
+    daemon.env["IVR_REDIS_URL"] = redis_url
+    return daemon
 
 
 class PairDaemon(DaemonProcess):

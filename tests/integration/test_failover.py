@@ -36,7 +36,14 @@ from tests.integration.lab import (
     log_time,
     sip_call,
 )
-from tests.integration.pair import MusicLog, Pair, PairDaemon, RedisServer
+from tests.integration.pair import (
+    HealthWatch,
+    MusicLog,
+    Pair,
+    PairDaemon,
+    RedisServer,
+    redis_daemon,
+)
 
 PLANS = REPO / "tests" / "dialplans" / "failover"
 ROSTER = REPO / "tests" / "agents"
@@ -457,3 +464,78 @@ async def test_the_active_serves_a_caller_arriving_while_redis_is_unreachable(
         redis_server.resume()
     await watch.ended(channel, timeout=60)
     assert await call == 0
+
+
+async def test_a_redis_restart_while_callers_wait_loses_nothing(
+    lab_paths: LabPaths, credentials: dict[str, str], tmp_path: Path, watch: AriWatch,
+    music: MusicLog,
+) -> None:  # fmt: skip
+    """One daemon (no failover) keeping its journal and live state in a Redis with an
+    append-only file; two callers wait in `line`, nobody signed in. Redis is restarted
+    (SIGTERM, started again on the same port): nobody is hung up, /healthz answers 200
+    throughout, an agent who signs in afterwards answers both in their order, the journal in
+    Redis holds each call's arrived, queue_join and answered notes, and the calls' live
+    records are gone once they end."""
+    server = RedisServer(tmp_path / "redis", persistent=True).start()
+    daemon = redis_daemon(credentials, tmp_path / "daemon", PLANS, ROSTER, server.url)
+    try:
+        daemon.start()
+        await asyncio.to_thread(daemon.wait_health, 200, 20, ari=True, ami=True)
+        with fast_agent(lab_paths) as fast, HealthWatch(daemon) as health:
+            calls, line = await queue_line(lab_paths, daemon, watch, [number(50), number(51)])
+            await music.wait_playing(line, 10)
+            before = server.live("call")
+            assert sorted(before) == sorted(line), f"live call records before: {before}"
+            mark = len(daemon.lines)
+            restarted_at = time.time()
+            down = await asyncio.to_thread(server.restart)
+            after = server.live("call")
+            assert after == before, f"the restart lost live records: {before} -> {after}"
+            await asyncio.sleep(2.0)  # the callers go on waiting on the restarted Redis
+            hung_up = [each for each, task in calls.items() if task.done()]
+            assert not hung_up, f"hung up while waiting across the restart: {hung_up}"
+            await music.wait_playing(line, 1)
+
+            signed_in_at = time.time()
+            post(daemon, "/api/agents/agent4/sign-in")
+            served = await notes(daemon, "answered", line, 20)
+            answered_in = {c: log_time(n) - signed_in_at for c, n in served.items()}
+            assert list(served) == line, "the line was not answered in its order"
+            codes = await asyncio.gather(*calls.values())
+            assert dict(zip(calls, codes, strict=True)) == dict.fromkeys(calls, 0)
+            assert fast.answered_count() == len(line)
+            ended = await notes(daemon, "ended", line, 10)
+            assert {c: n["outcome"] for c, n in ended.items()} == dict.fromkeys(line, "answered")
+            # Each call's record goes when the call ends (dropped before or with `ended`).
+            deadline = time.monotonic() + 2.0
+            while (left := set(server.live("call")) & set(line)) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert not left, f"live call records left after the calls ended: {left}"
+        figures = {
+            "Redis down (SIGTERM -> PING answered)": down,
+            **{f"sign-in -> answered {call}": seconds for call, seconds in answered_in.items()},
+        }
+        print(f"\nRedis restart with two callers waiting, seconds: {rounded(figures)}")
+        print(f"/healthz polled {health.polls} times; not 200: {health.bad}")
+        assert health.polls >= 20 and not health.bad, f"/healthz was not 200: {health.bad}"
+
+        journal = server.journal()
+        kinds = {call: [kind for c, kind, _ in journal if c == call] for call in line}
+        wanted = ["arrived", "queue_join", "answered"]
+        missing = {c: [k for k in wanted if k not in got] for c, got in kinds.items()}
+        assert not any(missing.values()), f"notes missing from the Redis journal: {missing}"
+        for call, got in kinds.items():
+            assert [k for k in got if k in wanted] == wanted, f"{call}: journal kinds {got}"
+        # Every note the daemon logged for the calls is in the journal, in the same order.
+        noted = [log_fields(e) for e in daemon.lines if " event=call." in e]
+        in_log = {c: [n["event"][5:] for n in noted if n.get("call") == c] for c in line}
+        assert kinds == in_log, f"the Redis journal {kinds} is not what was logged {in_log}"
+        logged = daemon.lines[mark:]
+        trouble = [e for e in logged if " level=error " in e or "Traceback" in e]
+        assert not trouble, f"the daemon logged errors after the restart at {restarted_at}: " + (
+            "\n".join(trouble)
+        )
+        assert daemon.process is not None and daemon.process.poll() is None, "the daemon exited"
+    finally:
+        daemon.stop()
+        server.stop()
