@@ -95,8 +95,8 @@ class Desk:
 
     def changed_agents(self) -> dict[str, dict[str, Any]]:
         """What a restart must keep of the agents whose facts changed since last asked
-        (sign-in, pause and its reason, wrap-up, offers missed in a row); an agent whose record is the same as the
-        last one given is left out."""
+        (sign-in, pause and its reason, wrap-up, offers missed in a row); an agent whose
+        record is the same as the last one given is left out."""
         records: dict[str, dict[str, Any]] = {}
         for agent_id in self.router.changed_agents:
             if agent_id.startswith(TRUNK_PREFIX):
