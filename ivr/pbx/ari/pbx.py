@@ -9,14 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aioari
 import aiohttp
-from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
 from ivr.calls.commands import (
     Answer,
@@ -55,6 +52,7 @@ from ivr.calls.legs import (
 from ivr.calls.ports import EventSink
 from ivr.config import AriSettings, ReconnectSettings
 from ivr.logs import event
+from ivr.pbx.ari.client import connect, describe, ignore_missing
 from ivr.pbx.ari.events import AGENT_LEG, TRANSFER_LEG, in_app, is_leg, leg_of, translate
 from ivr.pbx.backoff import Backoff
 
@@ -127,7 +125,7 @@ class AriPbx:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                event(log, "ari.link_failed", logging.WARNING, error=_describe(exc))
+                event(log, "ari.link_failed", logging.WARNING, error=describe(exc))
             self._set_status(False)
             if self._closing:
                 break
@@ -143,7 +141,7 @@ class AriPbx:
 
     async def _session(self) -> None:
         settings = self.settings
-        client = await _connect(settings)
+        client = await connect(settings)
         self._client = client
         try:
             ws = await client.swagger.events.eventWebsocket(app=settings.app)
@@ -288,7 +286,7 @@ class AriPbx:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._failed(command, _describe(exc))
+            self._failed(command, describe(exc))
             status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
             gone = status == 404 and isinstance(command, _ON_THE_CALLER)
             if gone and command.call_id in self._calls:
@@ -309,7 +307,7 @@ class AriPbx:
                     timeout=max(1, round(command.timeout)),
                 )
             case DropLeg(leg_id=leg):
-                await _ignore_missing(client.channels.hangup(channelId=leg))
+                await ignore_missing(client.channels.hangup(channelId=leg))
             case Bridge(call_id=call_id, leg_id=leg):
                 bridge = f"{call_id}-bridge"
                 await client.bridges.createWithId(bridgeId=bridge, type="mixing")
@@ -320,7 +318,7 @@ class AriPbx:
                 await client.bridges.createWithId(bridgeId=bridge, type="mixing")
                 await client.bridges.addChannel(bridgeId=bridge, channel=[leg, other])
             case CloseBridge(call_id=call_id):
-                await _ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
+                await ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
             case StartRecording(call_id=call_id, name=name):
                 await client.bridges.record(
                     bridgeId=f"{call_id}-bridge", name=name, format="wav", ifExists="overwrite"
@@ -343,9 +341,9 @@ class AriPbx:
             case StartMusic(call_id=call_id, music_class=music):
                 await client.channels.startMoh(channelId=call_id, mohClass=music)
             case StopMusic(call_id=call_id):
-                await _ignore_missing(client.channels.stopMoh(channelId=call_id))
+                await ignore_missing(client.channels.stopMoh(channelId=call_id))
             case _DestroyBridge(call_id=call_id):
-                await _ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
+                await ignore_missing(client.bridges.destroy(bridgeId=f"{call_id}-bridge"))
             case Answer(call_id=call_id):
                 await client.channels.answer(channelId=call_id)
             case Play(call_id=call_id, playback_id=playback, media=media, language=language):
@@ -411,36 +409,3 @@ class _DestroyBridge:
 _Command = PbxCommand | LegCommand | _DestroyBridge
 # Commands on the caller's own channel: a 404 to one of them means the caller is gone.
 _ON_THE_CALLER = (Answer, Play, HangUp, ContinueInDialplan, RecordMessage)
-
-
-async def _ignore_missing(request: Awaitable[Any]) -> None:
-    # The channel or bridge may be gone already (hung up, destroyed): nothing left to do.
-    try:
-        await request
-    except Exception as exc:
-        if getattr(exc, "status", None) != 404 and getattr(exc, "status_code", None) != 404:
-            raise
-
-
-async def _connect(settings: AriSettings) -> Any:
-    """aioari.connect(), minus its leak: when loading the API docs fails it never closes its
-    HTTP session, and a PBX that restarts would leave one behind per attempt."""
-    host = urllib.parse.urlparse(settings.url).netloc.split(":")[0]
-    token = f"{settings.user}:{settings.password.get_secret_value()}"
-    http = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, token))
-    client = aioari.Client(settings.url, http)
-    try:
-        await client.init()
-    except BaseException:
-        await http.close()
-        raise
-    return client
-
-
-def _describe(exc: BaseException) -> str:
-    # aiohttp errors carry the request URL, and aioari puts the api_key in it: keep it out.
-    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
-    text = getattr(exc, "text", None) or getattr(exc, "reason", None) or ""
-    if status:
-        return f"HTTP {status} {str(text)[:200]}".strip()
-    return type(exc).__name__ + (f": {str(exc)[:200]}" if "api_key" not in str(exc) else "")
