@@ -34,20 +34,12 @@ class Call:
     queue_joined_at: float | None = None
     # The moment of the event being handled (the switchboard sets it), for spoken times.
     now: float = 0.0
-    _seq: int = field(default=0, repr=False)
-
-    @property
-    def seq(self) -> int:
-        """How many ids the call has handed out (a restarted call goes on from there)."""
-        return self._seq
-
-    @seq.setter
-    def seq(self, value: int) -> None:
-        self._seq = value
+    # How many ids the call has handed out: a restarted call goes on from there.
+    seq: int = field(default=0, repr=False)
 
     def _next_id(self, kind: str) -> str:
-        self._seq += 1
-        return f"{self.id}-{kind}{self._seq}"
+        self.seq += 1
+        return f"{self.id}-{kind}{self.seq}"
 
     def new_leg(self) -> str:
         """The channel id for another agent leg of this call."""

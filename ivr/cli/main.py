@@ -38,7 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"shop-ivr {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the daemon against Asterisk (ARI + AMI)")
+    run = commands.add_parser(
+        "run",
+        help="run the daemon against Asterisk (ARI + AMI)",
+        description="Run the daemon against Asterisk (ARI + AMI). Exit 0 after SIGTERM; "
+        "exit 3 when another daemon took the failover lease (systemd's Restart= brings this "
+        "one back as the standby).",
+    )
     run.add_argument("--config", type=Path, default=Path("config/ivr.yaml"),
                      help="settings file (default: config/ivr.yaml)")  # fmt: skip
     run.set_defaults(handler=_run)

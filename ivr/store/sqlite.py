@@ -27,6 +27,7 @@ class SqliteJournal:
 
     def __init__(self, path: Path, batch: int = 50, max_delay: float = 5.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self.db = sqlite3.connect(path)
         # WAL lets `ivr report` read the file while the daemon keeps writing it.
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -137,25 +138,23 @@ class SqliteLive:
     record also commits the notes the journal batched so far, so a crash loses no note
     written before the last change of a call or an agent, at no extra commit."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path)
-        self.db.execute("PRAGMA journal_mode=WAL")
+    def __init__(self, path: Path, journal: SqliteJournal | None = None) -> None:
+        """A file of its own at `path`, or the journal's file when `journal` is given."""
+        if journal is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+        else:
+            self.db = journal.db
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(LIVE)
-        self._commit: Callable[[], None] = self.db.commit
-        self._owns_db = True
+        self._commit: Callable[[], None] = journal.flush if journal else self.db.commit
+        self._owns_db = journal is None
 
     @classmethod
     def sharing(cls, journal: SqliteJournal) -> SqliteLive:
         """Records in the journal's file, committed with its batch."""
-        live = cls.__new__(cls)
-        live.db = journal.db
-        live.db.execute("PRAGMA synchronous=NORMAL")
-        live.db.executescript(LIVE)
-        live._commit = journal.flush
-        live._owns_db = False
-        return live
+        return cls(journal.path, journal)
 
     def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
         """Insert or replace, committed before returning."""
