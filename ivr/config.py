@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+import phonenumbers
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -20,9 +20,21 @@ from pydantic import (
     model_validator,
 )
 
+from ivr.plan.errors import Problem, printable
+from ivr.plan.source import Source, SourceError, parse
+from ivr.schedule.parse import known_zone
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_in_paths(cls, value: object) -> object:
+        # The OS cannot take a path with a NUL byte: say so here, with the setting's line.
+        if isinstance(value, Path) and "\0" in str(value):
+            raise ValueError("a path cannot contain a NUL character (\\0)")
+        return value
 
 
 class AriSettings(_Section):
@@ -122,10 +134,8 @@ class RecordingsSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (try Europe/Moscow or UTC)") from None
+        if not known_zone(value):
+            raise ValueError(f"unknown time zone '{value[:60]}' (try Europe/Moscow or UTC)")
         return value
 
     @field_validator("supervisors")
@@ -256,15 +266,19 @@ class ConfigError(Exception):
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the config file, apply environment overrides, resolve relative paths."""
     environ = os.environ if environ is None else environ
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    source = _read_source(path)
+    raw = {} if source.data is None else source.data
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of sections")
+        raise ConfigError(f"{path}:1:1: error: the config must be a mapping of sections")
+    from_environment: set[tuple[str, str]] = set()
     for name, (section, key) in ENVIRONMENT.items():
         if environ.get(name):
-            raw.setdefault(section, {})[key] = environ[name]
+            block = raw.setdefault(section, {})
+            if not isinstance(block, dict):
+                line, column = source.where((section,))
+                raise ConfigError(f"{path}:{line}:{column}: error: {section}: must be a mapping")
+            block[key] = environ[name]
+            from_environment.add((section, key))
     if environ.get("IVR_SUPERVISORS"):  # recordings section
         recordings = raw.setdefault("recordings", {})
         if isinstance(recordings, dict):
@@ -275,8 +289,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{path}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(_schema_message(exc, source, from_environment)) from None
     if environ.get("IVR_API_TOKEN"):
         settings.api.tokens.append(SecretStr(environ["IVR_API_TOKEN"]))
     if not settings.dialplans.is_absolute():
@@ -291,3 +304,67 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         folder = (path.parent / settings.callbacks.voicemail_folder).resolve()
         settings.callbacks.voicemail_folder = folder
     return settings
+
+
+def _read_source(path: Path) -> Source:
+    """The config file as located YAML; ConfigError naming file, line and column otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}:{line}:{column}: error: byte 0x{data[exc.start]:02x} is not UTF-8 text; "
+            "save the file as UTF-8 (a comment in another encoding is enough to break it)"
+        ) from None
+    try:
+        # The plans' YAML reader: it names line and column, and its messages never quote the
+        # line itself (PyYAML's own would print a typo'd line, token included).
+        return parse(text, str(path))
+    except SourceError as exc:
+        raise ConfigError(str(exc.problem)) from None
+
+
+def _schema_message(
+    exc: ValidationError, source: Source, from_environment: set[tuple[str, str]]
+) -> str:
+    """Pydantic's errors as `file:line:column: error: section.key: message`, one per line.
+
+    Values are never shown: a key and a secret swapped by mistake would print the secret."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = tuple(str(part) for part in error["loc"])
+        where = ".".join(loc) or "the config"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if loc[:2] in from_environment:
+            name = next(n for n, place in ENVIRONMENT.items() if place == loc[:2])
+            lines.append(printable(f"{source.file}: error: {where} (from ${name}): {message}"))
+            continue
+        line, column = source.where(_source_path(loc))
+        if error["type"] == "extra_forbidden":
+            message = f"unknown setting; {_known_settings(loc)}"
+        lines.append(str(Problem(source.file, line, column, f"{where}: {message}")))
+    return "\n".join(lines)
+
+
+def _known_settings(loc: tuple[str, ...]) -> str:
+    """What may stand where an unknown key stands, the likeliest first."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return "check the spelling"
+        model = annotation
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(loc[-1], known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"{hint}known here: {', '.join(known)}"
+
+
+def _source_path(loc: tuple[str, ...]) -> tuple[str | int, ...]:
+    # Pydantic names list items by index as text; the located YAML keeps them as ints.
+    return tuple(int(part) if part.isascii() and part.isdigit() else part for part in loc)

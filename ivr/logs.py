@@ -39,8 +39,10 @@ class KeyValueFormatter(logging.Formatter):
         self.redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
+        # Masked before escaping: a secret holding `"`, `\` or a newline is escaped into
+        # a different text, which masking afterwards would not find.
         pairs = _pairs(record)
-        return self.redact(" ".join(f"{key}={_value(value)}" for key, value in pairs))
+        return " ".join(f"{key}={_value(self.redact(str(value)))}" for key, value in pairs)
 
 
 class JsonFormatter(logging.Formatter):
@@ -51,7 +53,8 @@ class JsonFormatter(logging.Formatter):
         self.redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.redact(json.dumps({k: str(v) for k, v in _pairs(record)}, ensure_ascii=False))
+        fields = {key: self.redact(str(value)) for key, value in _pairs(record)}
+        return json.dumps(fields, ensure_ascii=False)
 
 
 def _pairs(record: logging.LogRecord) -> list[tuple[str, object]]:

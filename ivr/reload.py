@@ -1,6 +1,11 @@
 """Hot reload: plans and roster are read again on SIGHUP or when a file in their folders
 changes; anything broken is refused with `ivr check`'s messages and the last good stays live.
 
+Reading and checking run in a worker thread (a big plan takes a while and calls must not
+wait for it); only the swap of the result happens on the event loop. Whatever a file holds,
+the watcher keeps watching: every refusal is logged (`plan.reload_refused`,
+`roster.reload_refused`) and counted as a failed reload.
+
 Calls in progress keep the plan version they started with. A changed roster or changed
 queues wait for a moment when no caller is held (the router holds live state); agents keep
 their sign-in and pause across the swap.
@@ -10,43 +15,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from ivr.config import Settings
 from ivr.journal.metrics import Metrics
 from ivr.logs import event
-from ivr.plan.errors import PlanError
-from ivr.plan.load import load_book, plan_files
 from ivr.plan.plan import PlanBook
 from ivr.plan.queues import QueueSpec
-from ivr.plan.watch import fingerprint
-from ivr.routing.desk import Desk
+from ivr.plan.watch import Fingerprint, fingerprint
 from ivr.routing.results import RoutingError
-from ivr.routing.roster import Roster, RosterError, load_roster
+from ivr.routing.roster import Roster
+from ivr.site_load import LoadedSite, SiteError, SiteUnreadable, load_site
 from ivr.switchboard.switchboard import Switchboard
 
 log = logging.getLogger("ivr.daemon")
 
 
-def load_plans(settings: Settings) -> PlanBook:
-    """Every plan in the dial-plan folder, checked; PlanError when any is wrong."""
-    book, warnings = load_book(plan_files([settings.dialplans]))
-    for warning in warnings:
+def load(settings: Settings) -> LoadedSite:
+    """The site's plans and roster as the settings name them, checked (`load_site`)."""
+    return load_site([settings.dialplans], settings.agents)
+
+
+def log_warnings(site: LoadedSite) -> None:
+    """Each warning of a loaded site as a `plan.warning` log line."""
+    for warning in site.warnings:
         event(log, "plan.warning", logging.WARNING, problem=str(warning))
-    return book
-
-
-def load_roster_files(settings: Settings) -> Roster | None:
-    """The roster from the agents folder, or None when it holds no roster file."""
-    files = plan_files([settings.agents]) if settings.agents.exists() else []
-    return load_roster(files) if files else None
-
-
-def load_desk(settings: Settings, plans: PlanBook) -> Desk:
-    """The routing desk from the roster folder and the plans' queues."""
-    roster = load_roster_files(settings)
-    if roster is None:
-        return Desk.without_roster()
-    return Desk(roster, plans.queue_specs())
 
 
 def init_queue_series(metrics: Metrics, plans: PlanBook) -> None:
@@ -63,27 +56,61 @@ class Reloader:
         self.switchboard = switchboard
         self.metrics = metrics
         self._pending_desk: tuple[Roster, list[QueueSpec]] | None = None
+        self._lock = asyncio.Lock()  # one reload at a time: a SIGHUP during a watcher's reload
+        self._requested: set[asyncio.Task[bool]] = set()
+        self._folders = (settings.dialplans, settings.agents)
+        # What the files looked like when last read: an edit after this is a change.
+        self._seen = _fingerprints(self._folders)
 
-    def reload(self) -> bool:
-        """Load plans and roster again; False (and the last good kept) when anything is wrong."""
-        try:
-            plans = load_plans(self.settings)
-            roster = load_roster_files(self.settings)
-        except (PlanError, RosterError) as exc:
-            kind = "plan" if isinstance(exc, PlanError) else "roster"
-            for problem in exc.problems:
-                event(log, f"{kind}.reload_refused", logging.ERROR, problem=str(problem))
-            self.metrics.plan_reloads.labels(result="failed").inc()
-            return False
-        self.switchboard.reload(plans)
-        init_queue_series(self.metrics, plans)
-        if roster is not None:
-            self._pending_desk = (roster, plans.queue_specs())
+    async def reload(self) -> bool:
+        """Load plans and roster again; False (and the last good kept) when anything is wrong.
+
+        Never raises: whatever the files hold, the refusal is logged and counted.
+        """
+        async with self._lock:
+            try:
+                self._seen = await asyncio.to_thread(_fingerprints, self._folders)
+                site = await asyncio.to_thread(load, self.settings)
+            except SiteError as exc:
+                for problem in exc.problems:
+                    if not problem.warning:
+                        kind = exc.kind(problem)
+                        event(log, f"{kind}.reload_refused", logging.ERROR, problem=str(problem))
+                return self._failed()
+            except SiteUnreadable as exc:
+                event(log, "plan.reload_refused", logging.ERROR, problem=str(exc))
+                return self._failed()
+            except Exception as exc:
+                # A check that crashes is a bug, not a reason to stop watching: the last good
+                # plans stay live and the next edit is read again.
+                log.debug("reload check failed", exc_info=True)
+                why = f"internal error while checking: {type(exc).__name__}: {exc}"
+                event(log, "plan.reload_refused", logging.ERROR, problem=why)
+                return self._failed()
+            self._go_live(site)
+            return True
+
+    def request_reload(self) -> asyncio.Task[bool]:
+        """Start a reload from a signal handler (SIGHUP); the task is kept until it ends."""
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._requested.add(task)
+        task.add_done_callback(self._requested.discard)
+        return task
+
+    def _failed(self) -> bool:
+        self.metrics.plan_reloads.labels(result="failed").inc()
+        return False
+
+    def _go_live(self, site: LoadedSite) -> None:
+        log_warnings(site)
+        self.switchboard.reload(site.plans)
+        init_queue_series(self.metrics, site.plans)
+        if site.roster is not None:
+            self._pending_desk = (site.roster, site.queues)
             self.swap_desk()
         self.metrics.plan_reloads.labels(result="ok").inc()
-        versions = ",".join(f"{p.name}@{p.version}" for p in plans.plans)
+        versions = ",".join(f"{p.name}@{p.version}" for p in site.plans.plans)
         event(log, "plan.reloaded", plans=versions)
-        return True
 
     def swap_desk(self) -> None:
         """Put a changed roster or changed queues live once no caller waits or talks."""
@@ -111,15 +138,22 @@ class Reloader:
 
     async def watch(self) -> None:
         """Reload when a plan or roster file changes (an editor's save, a deploy), as SIGHUP
-        does; retry a deferred desk swap meanwhile."""
-        folders = (self.settings.dialplans, self.settings.agents)
-        seen = [fingerprint(folder) for folder in folders]
+        does; retry a deferred desk swap meanwhile. Runs until cancelled, whatever happens."""
         while True:
             await asyncio.sleep(self.settings.reload_poll_seconds)
-            now = [fingerprint(folder) for folder in folders]
-            if now != seen:
-                seen = now
-                event(log, "plan.changed", folders=",".join(map(str, folders)))
-                self.reload()
-            elif self._pending_desk is not None:
-                self.swap_desk()
+            try:
+                now = await asyncio.to_thread(_fingerprints, self._folders)
+                if now != self._seen:
+                    event(log, "plan.changed", folders=",".join(map(str, self._folders)))
+                    await self.reload()
+                elif self._pending_desk is not None:
+                    self.swap_desk()
+            except Exception as exc:
+                # Nothing may end the watcher: later edits would be ignored until SIGHUP.
+                log.debug("reload watcher failed", exc_info=True)
+                event(log, "plan.watch_failed", logging.ERROR,
+                      problem=f"{type(exc).__name__}: {exc}", fix="still watching")  # fmt: skip
+
+
+def _fingerprints(folders: tuple[Path, ...]) -> list[Fingerprint]:
+    return [fingerprint(folder) for folder in folders]

@@ -49,19 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="settings file (default: config/ivr.yaml)")  # fmt: skip
     run.set_defaults(handler=_run)
 
-    check = commands.add_parser(
-        "check", help="check dial plans and the agent roster; exit 0 clean, 1 errors"
-    )
-    check.add_argument("paths", nargs="*", type=Path, default=[Path("dialplans")],
-                       help="plan files or folders (default: dialplans)")  # fmt: skip
-    check.add_argument("--strict", action="store_true", help="exit 2 when there are warnings")
-    check.add_argument(
-        "--roster",
-        type=Path,
-        default=Path("agents"),
-        help="the agent roster the queues are checked against (default: agents)",
-    )
-    check.set_defaults(handler=_check)
+    from ivr.cli import plan_tools  # `ivr check`: the same decision as `ivr run` and a reload
+
+    plan_tools.add_check(commands)
 
     # --- `ivr report` (journal store; issues 5 and 7) ---
     report = commands.add_parser("report", help="call figures from the journal store")
@@ -164,27 +154,24 @@ def _settings_with_logs(args: argparse.Namespace) -> Settings | None:
 
 def _run(args: argparse.Namespace) -> int:
     from ivr.daemon import Daemon
-    from ivr.plan.errors import PlanError
-    from ivr.reload import load_desk, load_plans
-    from ivr.routing.results import RoutingError
-    from ivr.routing.roster import RosterError
+    from ivr.reload import load, log_warnings
+    from ivr.site_load import SiteError, SiteUnreadable
 
     settings = _settings_with_logs(args)
     if settings is None:
         return 1
     try:
-        plans = load_plans(settings)
-    except PlanError as exc:
+        site = load(settings)  # the one decision `ivr check` and reloads make too
+    except SiteError as exc:
         print(exc, file=sys.stderr)
-        print("ivr: the dial plans have errors; nothing was started", file=sys.stderr)
+        print("ivr: the dial plans or the agent roster have errors (ivr check says the same); "
+              "nothing was started", file=sys.stderr)  # fmt: skip
         return 1
-    try:
-        desk = load_desk(settings, plans)
-    except (RosterError, RoutingError) as exc:
-        print(exc, file=sys.stderr)
-        print("ivr: the agent roster or the queues have errors; nothing was started",
-              file=sys.stderr)  # fmt: skip
+    except SiteUnreadable as exc:
+        print(f"ivr: {exc}; nothing was started", file=sys.stderr)
         return 1
+    log_warnings(site)
+    plans, desk = site.plans, site.desk
 
     async def serve() -> int:
         return await Daemon(settings, plans, desk).run()
@@ -192,52 +179,6 @@ def _run(args: argparse.Namespace) -> int:
     # 3: the lease was lost to another daemon; systemd's Restart= brings this one back as
     # the standby.
     return asyncio.run(serve())
-
-
-def _check(args: argparse.Namespace) -> int:
-    from ivr.plan.errors import PlanError
-    from ivr.plan.load import load_book, plan_files
-
-    files = plan_files(args.paths)
-    if not files:
-        print("ivr check: no plan files found in " + ", ".join(map(str, args.paths)))
-        return 1
-    try:
-        book, warnings = load_book(files)
-    except PlanError as exc:
-        print(exc)
-        errors = sum(1 for p in exc.problems if not p.warning)
-        print(f"{errors} error(s) in {len(files)} file(s)")
-        return 1
-    for warning in warnings:
-        print(warning)
-    roster_errors = _check_roster(args.roster, book)
-    if roster_errors:
-        return 1
-    print(f"ok: {len(book.plans)} plan(s), {len(warnings)} warning(s)")
-    return 2 if warnings and args.strict else 0
-
-
-def _check_roster(folder: Path, book: object) -> int:
-    """Check the roster, and that every queue of the plans can be answered by somebody."""
-    from ivr.plan.load import plan_files
-    from ivr.plan.plan import PlanBook
-    from ivr.routing.coverage import unserved_queues
-    from ivr.routing.roster import RosterError, load_roster
-
-    assert isinstance(book, PlanBook)
-    files = plan_files([folder]) if folder.exists() else []
-    if not files:
-        return 0
-    try:
-        roster = load_roster(files)
-    except RosterError as exc:
-        print(exc)
-        return len(exc.problems)
-    problems = unserved_queues(roster, book.queue_specs())
-    for problem in problems:
-        print(f"{folder}: error: {problem}")
-    return len(problems)
 
 
 # --- `ivr report` (journal store; issues 5 and 7) ---
@@ -254,18 +195,19 @@ class _Refused(Exception):
 
 def _journal_settings(command: str, args: argparse.Namespace) -> tuple[Settings, ZoneInfo]:
     """Settings and time zone for `report` and `forecast`, or _Refused with the reason."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo
 
     from ivr.config import ConfigError, load_settings
+    from ivr.schedule.parse import known_zone
 
     try:
         settings = load_settings(args.config)
-        tz = ZoneInfo(args.tz)
     except ConfigError as exc:
         raise _Refused(f"ivr: {exc}") from None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = f"unknown time zone {args.tz!r} (try Europe/Moscow or UTC)"
-        raise _Refused(f"ivr {command}: {zone}") from None
+    if not known_zone(args.tz):
+        zone = f"unknown time zone {args.tz[:60]!r} (try Europe/Moscow or UTC)"
+        raise _Refused(f"ivr {command}: {zone}")
+    tz = ZoneInfo(args.tz)
     if not settings.store.redis_url and not settings.store.sqlite.exists():
         # Do not create an empty database just to report on it.
         raise _Refused(f"ivr {command}: no journal at {settings.store.sqlite}")

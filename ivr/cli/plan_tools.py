@@ -1,4 +1,5 @@
-"""Offline tools for plan authors: `ivr schema`, `ivr try`, `ivr graph`, `ivr prompts build`."""
+"""Offline tools for plan authors: `ivr check`, `ivr schema`, `ivr try`, `ivr graph`,
+`ivr prompts build`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,86 @@ from ivr.plan.errors import PlanError
 from ivr.plan.plan import PlanBook
 
 DEFAULT_PLANS = Path("dialplans")
+DEFAULT_ROSTER = Path("agents")
+
+# `ivr check`'s exit codes.
+CLEAN, ERRORS, COULD_NOT_RUN = 0, 1, 2
+
+CHECK_HELP = """\
+Check dial plans and the agent roster exactly as `ivr run` and a reload would: each plan,
+the plans together (numbers, names, gotos, queues), the roster, and the queues against the
+roster. Every problem is printed as FILE:LINE:COLUMN: error|warning: what is wrong; the fix.
+
+exit codes:
+  0  the files would go live (warnings, if any, are printed)
+  1  errors were found: `ivr run` and a reload would refuse these files
+     (with --strict, warnings count as errors)
+  2  the check could not run: a file or folder is missing or unreadable, or the checker
+     itself failed (a short message; --debug prints the traceback)
+"""
+
+
+def add_check(commands: Any) -> None:
+    """Add `ivr check` to the `ivr` command's subparsers."""
+    check = commands.add_parser(
+        "check",
+        help="check dial plans and the agent roster as `ivr run` would; "
+        "exit 0 ok, 1 errors, 2 could not run",
+        description=CHECK_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[DEFAULT_PLANS],
+        help="plan files or folders (default: dialplans)",
+    )
+    check.add_argument(
+        "--roster",
+        type=Path,
+        default=DEFAULT_ROSTER,
+        help="the agent roster folder the queues are checked against (default: agents; "
+        "a folder that does not exist means no roster, as for `ivr run`)",
+    )
+    check.add_argument("--strict", action="store_true", help="warnings count as errors (exit 1)")
+    check.add_argument(
+        "--debug", action="store_true", help="print a traceback when the checker itself fails"
+    )
+    check.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    import traceback
+
+    from ivr.site_load import SiteError, SiteUnreadable, load_site
+
+    try:
+        site = load_site(args.paths, args.roster)
+    except SiteUnreadable as exc:
+        print(f"ivr check: {exc}", file=sys.stderr)
+        return COULD_NOT_RUN
+    except SiteError as exc:
+        for problem in exc.problems:
+            print(problem)
+        errors = len(exc.errors)
+        files = len({p.file for p in exc.problems})
+        print(f"{errors} error(s), {len(exc.problems) - errors} warning(s) in {files} file(s)")
+        return ERRORS
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"ivr check: internal error: {type(exc).__name__}: {exc}; the files were not "
+            "checked (run with --debug for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return COULD_NOT_RUN
+    for warning in site.warnings:
+        print(warning)
+    roster = "no roster" if site.roster is None else f"roster: {len(site.roster.agents)} agent(s)"
+    print(f"ok: {len(site.plans.plans)} plan(s), {len(site.warnings)} warning(s); {roster}")
+    return ERRORS if site.warnings and args.strict else CLEAN
 
 
 def add_commands(commands: Any) -> None:

@@ -19,7 +19,18 @@ class Problem:
     def __str__(self) -> str:
         level = "warning" if self.warning else "error"
         text = f"{self.file}:{self.line}:{self.column}: {level}: {self.message}"
-        return f"{text}; {self.fix}" if self.fix else text
+        return printable(f"{text}; {self.fix}" if self.fix else text)
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal and a log: control characters (a file's text can reach a
+    message) and lone surrogates (a YAML "\\ud800") as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode()
+        for ch in text
+    )
 
 
 class PlanError(Exception):

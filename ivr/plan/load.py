@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path as FilePath
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -14,9 +15,18 @@ from ivr.plan.checks.plan import check_plan
 from ivr.plan.errors import PlanError, Problem
 from ivr.plan.plan import Plan, PlanBook
 from ivr.plan.schema_problems import schema_problems
-from ivr.plan.source import Source, SourceError, parse, yaml_files
+from ivr.plan.source import (
+    Source,
+    SourceError,
+    decode,
+    parse,
+    without_cyclic_gc,
+    yaml_files,
+)
 from ivr.plan.spec import PlanSpec
 from ivr.schedule.schedule import Schedule
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,14 +53,28 @@ def read_plan(path: FilePath) -> Draft:
     """Read one plan file through the schema; PlanError when it cannot be read or is invalid."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise PlanError([Problem(file, 1, 1, f"cannot read the file: {exc}")]) from None
+    return read_bytes(data, file)
+
+
+def read_bytes(data: bytes, file: str) -> Draft:
+    """A plan file's bytes through the schema; PlanError when they are not a valid plan."""
+    try:
+        text = decode(data, file)
+    except SourceError as exc:
+        raise PlanError([exc.problem]) from None
     return read_text(text, file)
 
 
 def read_text(text: str, file: str) -> Draft:
     """Parse `text` through the schema; PlanError when it is not a valid plan."""
+    with without_cyclic_gc():  # see there: big plans would take quadratic time
+        return _read_text(text, file)
+
+
+def _read_text(text: str, file: str) -> Draft:
     try:
         source = parse(text, file)
     except SourceError as exc:
@@ -69,15 +93,19 @@ def read_text(text: str, file: str) -> Draft:
 
 def load_book(paths: Iterable[FilePath]) -> tuple[PlanBook, list[Problem]]:
     """Load every plan; one bad file fails the whole book so nothing half-checked goes live."""
-    drafts: list[Draft] = []
-    problems: list[Problem] = []
-    failed = False
-    for path in sorted(paths):
-        try:
-            drafts.append(read_plan(path))
-        except PlanError as exc:
-            problems.extend(exc.problems)
-            failed = True
+    return book_of(_read_each(read_plan, sorted(paths)))
+
+
+def book_from(files: Iterable[tuple[str, bytes]]) -> tuple[PlanBook, list[Problem]]:
+    """`load_book` for plan files already read: (file name, bytes) pairs."""
+    return book_of(_read_each(lambda pair: read_bytes(pair[1], pair[0]), list(files)))
+
+
+def book_of(read: tuple[list[Draft], list[Problem]]) -> tuple[PlanBook, list[Problem]]:
+    """Plans that passed the schema, checked one by one and together; PlanError when any
+    plan (or the reading before) has an error."""
+    drafts, problems = read
+    failed = bool(problems)
     entries = entries_from(d.spec for d in drafts)
     plans: list[Plan] = []
     for draft in drafts:
@@ -95,12 +123,24 @@ def load_book(paths: Iterable[FilePath]) -> tuple[PlanBook, list[Problem]]:
     return PlanBook(tuple(plans)), problems
 
 
+def _read_each(read: Callable[[T], Draft], items: list[T]) -> tuple[list[Draft], list[Problem]]:
+    drafts: list[Draft] = []
+    problems: list[Problem] = []
+    for item in items:
+        try:
+            drafts.append(read(item))
+        except PlanError as exc:
+            problems.extend(exc.problems)
+    return drafts, problems
+
+
 # The plan files named, folders expanded to their *.yaml files.
 plan_files = yaml_files
 
 
 def _finish(draft: Draft, entries: Collection[str] = ()) -> tuple[Plan, list[Problem]]:
-    problems = draft.problems + check_plan(draft.spec, draft.source, entries)
+    with without_cyclic_gc():
+        problems = draft.problems + check_plan(draft.spec, draft.source, entries)
     if any(not p.warning for p in problems):
         raise PlanError(problems)
     version = hashlib.sha256(draft.text.encode()).hexdigest()[:12]

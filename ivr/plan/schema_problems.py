@@ -32,7 +32,7 @@ def schema_problems(exc: ValidationError, source: Source) -> list[Problem]:
     """Each of pydantic's errors about a plan file as a located Problem."""
     problems = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
+        loc = _file_path(tuple(error["loc"]), source.data)
         # Discriminated unions add the tag ('menu') to pydantic's location; the file has no
         # such key, so only parts that move the position are shown (and a missing key).
         shown = [
@@ -45,6 +45,44 @@ def schema_problems(exc: ValidationError, source: Source) -> list[Problem]:
         where = ".".join(shown) or "the plan"
         problems.append(source.problem(loc, _message(where, error), _fix(error)))
     return problems
+
+
+def _file_path(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """Pydantic's location with the node kinds it adds for tagged unions taken out.
+
+    A queue node's kind is also one of its fields (`queue:`): left in, an unknown field of a
+    queue node would be shown, and located, as its `queue`.
+    """
+    path: list[Any] = []
+    dropped = -1
+    for part in loc:
+        if (
+            dropped != len(path)
+            and isinstance(data, dict)
+            and isinstance(part, str)
+            and part in NODE_KINDS
+            and data.get("type") == part
+            and len(path) >= 2
+            and path[-2] == "nodes"
+        ):
+            dropped = len(path)
+            continue  # the tag pydantic adds after nodes.NAME
+        path.append(part)
+        if isinstance(data, dict):
+            data = _lookup(data, part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            data = None
+    return tuple(path)
+
+
+def _lookup(data: dict[Any, Any], part: Any) -> Any:
+    if part in data:
+        return data[part]
+    if isinstance(part, str) and part.isascii() and part.isdigit():
+        return data.get(int(part))  # menu keys are text in the model, numbers in the YAML
+    return None
 
 
 def _message(where: str, error: Any) -> str:

@@ -30,10 +30,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ivr.plan.checks.suggest import Suggester
 from ivr.plan.errors import Problem
 from ivr.plan.queues import MAX_LEVEL, MIN_LEVEL, TEAM_NAME, Level, SkillName, TeamName
 from ivr.plan.recording import RecordingPolicy
-from ivr.plan.source import Source, SourceError, parse, yaml_files
+from ivr.plan.source import Source, SourceError, decode, parse, yaml_files
 from ivr.schedule.schedule import Schedule
 from ivr.schedule.spec import ScheduleSpec
 
@@ -133,13 +134,27 @@ class RosterError(Exception):
 
 def load_roster(paths: Iterable[FilePath]) -> Roster:
     """Load and check roster files (folders stand for their *.yaml files) as one roster."""
-    texts: list[tuple[str, str]] = []
+    files: list[tuple[str, bytes]] = []
     problems: list[Problem] = []
     for path in yaml_files(paths):
         try:
-            texts.append((path.read_text(encoding="utf-8"), str(path)))
-        except (OSError, UnicodeDecodeError) as exc:
+            files.append((str(path), path.read_bytes()))
+        except OSError as exc:
             problems.append(Problem(str(path), 1, 1, f"cannot read the file: {exc}"))
+    if problems:
+        raise RosterError(problems)
+    return roster_from(files)
+
+
+def roster_from(files: Iterable[tuple[str, bytes]]) -> Roster:
+    """`load_roster` for roster files already read: (file name, bytes) pairs."""
+    texts: list[tuple[str, str]] = []
+    problems: list[Problem] = []
+    for file, data in files:
+        try:
+            texts.append((decode(data, file), file))
+        except SourceError as exc:
+            problems.append(exc.problem)
     if problems:
         raise RosterError(problems)
     return parse_roster(*texts)
@@ -221,6 +236,7 @@ def _cross_check(parsed: list[tuple[RosterFile, Source]]) -> list[Problem]:
                 )
     ids: dict[str, tuple[Source, int]] = {}
     endpoints: dict[str, str] = {}
+    team_names = Suggester(teams, "known")
     for roster, source in parsed:
         for index, agent in enumerate(roster.agents):
             where = ("agents", index)
@@ -250,9 +266,9 @@ def _cross_check(parsed: list[tuple[RosterFile, Source]]) -> list[Problem]:
                 endpoints[agent.endpoint] = agent.id
             found = teams.get(agent.team)
             if found is None:
-                known = ", ".join(sorted(teams)) or "none yet"
-                close = difflib.get_close_matches(agent.team, list(teams), n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
+                known = team_names.listing().removeprefix("known: ") if teams else "none yet"
+                close = team_names.close(agent.team)
+                hint = f"did you mean '{close}'? " if close else ""
                 problems.append(
                     source.problem(
                         (*where, "team"),

@@ -25,17 +25,22 @@ class HolidaySpec(BaseModel):
 
     @model_validator(mode="after")
     def _known_calendar(self) -> HolidaySpec:
-        try:
-            holiday_calendars.country_holidays(self.country, subdiv=self.subdivision)
-        except NotImplementedError:
-            raise problem(self._unknown_calendar()) from None
-        return self
-
-    def _unknown_calendar(self) -> str:
+        # Asked by name first: the package looks countries up as attributes of its module,
+        # so a name such as JAN or UTILS would reach a constant or a submodule, not a calendar.
         supported: dict[str, list[str]] = holiday_calendars.list_supported_countries()
         if self.country not in supported:
+            raise problem(self._unknown_calendar(supported))
+        try:
+            holiday_calendars.country_holidays(self.country, subdiv=self.subdivision)
+        except (NotImplementedError, TypeError, ValueError, KeyError, AttributeError):
+            raise problem(self._unknown_calendar(supported)) from None
+        return self
+
+    def _unknown_calendar(self, supported: dict[str, list[str]]) -> str:
+        if self.country not in supported:
+            shown = self.country if len(self.country) <= 20 else self.country[:17] + "..."
             return (
-                f"country '{self.country}' is not in the holidays calendar; "
+                f"country '{shown}' is not in the holidays calendar; "
                 "write an ISO 3166 code such as RU"
             )
         known = supported[self.country]

@@ -107,13 +107,20 @@ def parse_date(value: object) -> date:
     raise problem(f"'{value}' is not a date; {_DATE_HINT}")
 
 
+def known_zone(name: str) -> bool:
+    """Whether the tz database knows `name` (plans, rosters, config and the CLI ask here)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError, RecursionError):
+        # A long or odd key can fail inside the tz database lookup itself, not only as "unknown".
+        return False
+    return True
+
+
 def parse_zone(value: object) -> str:
     """An IANA zone name the tz database knows."""
     if not isinstance(value, str):
         raise problem(f"{value!r} is not a time zone; {_ZONE_HINT}")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError, RecursionError):
-        # A long or odd key can fail inside the tz database lookup itself, not only as "unknown".
-        raise problem(f"'{value[:60]}' is not a known time zone; {_ZONE_HINT}") from None
+    if not known_zone(value):
+        raise problem(f"'{value[:60]}' is not a known time zone; {_ZONE_HINT}")
     return value

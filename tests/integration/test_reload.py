@@ -56,3 +56,51 @@ async def test_an_edit_goes_live_and_a_broken_plan_is_refused(
         assert daemon.health()[0] == 200
     finally:
         daemon.stop()
+
+
+async def test_a_call_goes_on_while_a_broken_plan_and_then_a_good_one_are_saved(
+    lab_paths: LabPaths, credentials: dict[str, str], watch: AriWatch, tmp_path: Path
+) -> None:
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    plan = plans / "shop.yaml"
+    good = (REPO / "tests" / "dialplans" / "skeleton.yaml").read_text()
+    plan.write_text(good)
+    daemon = DaemonProcess(credentials, tmp_path, plans)
+    daemon.config.write_text(daemon.config.read_text() + "reload_poll_seconds: 0.5\n")
+    daemon.start()
+    try:
+        await asyncio.to_thread(daemon.wait_health, 200, 20)
+        # The caller listens to the menu for a while before pressing 2.
+        script = CallScript("100", "71000000050", keys="2", first_key_after=14)
+        call = asyncio.create_task(sip_call(lab_paths, script))
+        channel = await watch.channel_of("71000000050")
+        await watch.played(channel, "hello")
+
+        # Saved meanwhile: a date that does not exist, which once crashed the checker and
+        # ended the watcher silently. Refused, with where it is; the watcher goes on.
+        mark = len(daemon.lines)
+        plan.write_text(good + "schedules:\n  hours: {timezone: UTC, closed: [2026-02-30]}\n")
+        refused = await asyncio.to_thread(daemon.wait_log, r"event=plan.reload_refused", 10, mark)
+        assert "shop.yaml:41:" in refused and "'2026-02-30' is not a date" in refused
+        assert 'ivr_plan_reloads_total{result="failed"} 1.0' in daemon.metrics()
+
+        # Then a good edit: it goes live.
+        mark = len(daemon.lines)
+        plan.write_text(good.replace("sound:pls-hold-while-try", "sound:queue-thankyou"))
+        await asyncio.to_thread(daemon.wait_log, r"event=plan.reloaded plans=shop@", 10, mark)
+
+        # The call in progress went on throughout, on the plan it started with.
+        await watch.played(channel, "pls-hold-while-try")
+        assert await call == 0
+        assert "queue-thankyou" not in watch.sounds(channel)
+
+        # A new call gets the good edit.
+        script = CallScript("100", "71000000051", keys="2")
+        call = asyncio.create_task(sip_call(lab_paths, script))
+        channel = await watch.channel_of("71000000051")
+        await watch.played(channel, "queue-thankyou")
+        assert await call == 0
+        assert daemon.health()[0] == 200
+    finally:
+        daemon.stop()

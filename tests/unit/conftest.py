@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 
 from ivr.callbacks.book import CallbackBook
 from ivr.calls.commands import Note
@@ -27,6 +28,11 @@ from ivr.switchboard.driver import CallDriver
 from ivr.switchboard.switchboard import Switchboard
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Property tests judge behaviour, not speed: on a busy 2-core CI machine hypothesis's
+# 200 ms deadline per example fails tests that are right.
+settings.register_profile("ivr", deadline=None, print_blob=True)
+settings.load_profile("ivr")
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ivr.plan.checks.suggest import did_you_mean
+from ivr.plan.checks.suggest import Suggester
 from ivr.plan.errors import Problem
 from ivr.plan.plan import Plan
 from ivr.plan.source import Path
@@ -42,6 +42,8 @@ def check_book(plans: list[Plan]) -> list[Problem]:
                 )
             else:
                 owner[number] = plan
+    plan_names = Suggester(by_name, "known plans")
+    node_names: dict[str, Suggester] = {}
     for plan in plans:
         for name, node in plan.spec.nodes.items():
             target = other_plan_target(node)
@@ -57,18 +59,21 @@ def check_book(plans: list[Plan]) -> list[Problem]:
                         path,
                         f"'target' goes to plan '{other_name}', which is not among the plans "
                         "checked",
-                        did_you_mean(other_name, list(by_name), "known plans")
+                        plan_names(other_name)
                         + "; check every plan together: ivr check dialplans/",
                     )
                 )
             elif node_name not in other.spec.nodes:
+                suggest = node_names.setdefault(
+                    other_name, Suggester(other.spec.nodes, "known nodes")
+                )
                 problems.append(
                     _at(
                         plan,
                         path,
                         f"'target' goes to '{other_name}:{node_name}': plan '{other_name}' has "
                         "no such node",
-                        did_you_mean(node_name, list(other.spec.nodes), "known nodes"),
+                        suggest(node_name),
                     )
                 )
     return problems

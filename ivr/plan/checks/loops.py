@@ -79,15 +79,21 @@ def _reachable(spec: PlanSpec, entries: set[str]) -> set[str]:
 
 
 def _without_way_out(spec: PlanSpec) -> set[str]:
-    """Nodes from which no terminal node (and no give-up) can ever be reached."""
+    """Nodes from which no terminal node (and no give-up) can ever be reached.
+
+    One walk backwards from the ways out over reversed branches: linear in the plan's size.
+    """
+    leads_here: dict[str, list[str]] = {}
+    for name, node in spec.nodes.items():
+        for _, target in node_targets(node):
+            leads_here.setdefault(target, []).append(name)
     done = {name for name, node in spec.nodes.items() if _ends(node)}
-    changed = True
-    while changed:
-        changed = False
-        for name, node in spec.nodes.items():
-            if name not in done and any(t in done for _, t in node_targets(node)):
-                done.add(name)
-                changed = True
+    todo = list(done)
+    while todo:
+        for source in leads_here.get(todo.pop(), ()):
+            if source not in done:
+                done.add(source)
+                todo.append(source)
     return set(spec.nodes) - done
 
 
@@ -107,7 +113,10 @@ def _instant(node: Node) -> bool:
 
 
 def _instant_loops(spec: PlanSpec) -> list[list[str]]:
-    """Cycles made only of instant nodes (Tarjan's strongly connected components)."""
+    """Cycles made only of instant nodes (Tarjan's strongly connected components).
+
+    Walked with a stack of its own: a chain of a thousand gotos must not exhaust Python's.
+    """
     edges = {
         name: [t for _, t in node_targets(node) if _instant(spec.nodes[t])]
         for name, node in spec.nodes.items()
@@ -119,31 +128,42 @@ def _instant_loops(spec: PlanSpec) -> list[list[str]]:
     stack: list[str] = []
     on_stack: set[str] = set()
     loops: list[list[str]] = []
-
-    def visit(name: str) -> None:
-        index[name] = low[name] = len(index)
-        stack.append(name)
-        on_stack.add(name)
-        for target in edges[name]:
-            if target not in index:
-                visit(target)
-                low[name] = min(low[name], low[target])
-            elif target in on_stack:
-                low[name] = min(low[name], index[target])
-        if low[name] == index[name]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == name:
-                    break
-            if len(component) > 1 or name in edges[name]:
-                loops.append(_in_walk_order(component, edges, order))
-
-    for name in edges:
-        if name not in index:
-            visit(name)
+    for root in edges:
+        if root in index:
+            continue
+        # (node, position of the next branch to follow)
+        walk: list[tuple[str, int]] = [(root, 0)]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while walk:
+            name, at = walk[-1]
+            targets = edges[name]
+            if at < len(targets):
+                walk[-1] = (name, at + 1)
+                target = targets[at]
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    walk.append((target, 0))
+                elif target in on_stack:
+                    low[name] = min(low[name], index[target])
+                continue
+            walk.pop()
+            if walk:
+                parent = walk[-1][0]
+                low[parent] = min(low[parent], low[name])
+            if low[name] == index[name]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == name:
+                        break
+                if len(component) > 1 or name in targets:
+                    loops.append(_in_walk_order(component, edges, order))
     return sorted(loops, key=lambda loop: order[loop[0]])
 
 
@@ -153,8 +173,10 @@ def _in_walk_order(
     """The loop's nodes as a caller walks them, from the one written first in the file."""
     members = set(component)
     walk = [min(component, key=order.__getitem__)]
+    walked = {walk[0]}
     while True:
-        following = [t for t in edges[walk[-1]] if t in members and t not in walk]
+        following = [t for t in edges[walk[-1]] if t in members and t not in walked]
         if not following:
             return walk
         walk.append(following[0])
+        walked.add(following[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from ivr.plan.checks.suggest import did_you_mean
+from ivr.plan.checks.suggest import Suggester
 from ivr.plan.errors import Problem
 from ivr.plan.handoffs import CallbackNode, QueueNode, VoicemailNode
 from ivr.plan.nodes import WhenNode
@@ -15,18 +15,16 @@ from ivr.plan.spec import PlanSpec
 def check_names(spec: PlanSpec, source: Source) -> list[Problem]:
     """Every use of a queue, schedule or caller list that the plan does not define."""
     problems: list[Problem] = []
+    suggesters: dict[str, Suggester] = {}
 
     def need(path: Path, what: str, name: str, table: Collection[str], where: str) -> None:
         if name not in table:
+            suggest = suggesters.setdefault(where, Suggester(table, f"defined {where}"))
             problems.append(
                 source.problem(
                     path,
                     f"{what} '{name}' is not defined in {where}:",
-                    (
-                        did_you_mean(name, list(table), f"defined {where}")
-                        if table
-                        else f"add it under {where}: at the top of the plan"
-                    ),
+                    (suggest(name) if table else f"add it under {where}: at the top of the plan"),
                 )
             )
 

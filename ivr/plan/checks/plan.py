@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from ivr.plan.checks.languages import check_languages
 from ivr.plan.checks.loops import check_loops
 from ivr.plan.checks.names import check_names
 from ivr.plan.checks.patterns import check_patterns
@@ -27,6 +28,7 @@ def check_plan(spec: PlanSpec, source: Source, entries: Collection[str] = ()) ->
     broken_graph = bool(problems)
     problems += check_names(spec, source)
     problems += check_prompts(spec, source)
+    problems += check_languages(spec, source)
     problems += check_variables(spec, source)
     problems += check_patterns(spec, source)
     problems += check_urls(spec, source)

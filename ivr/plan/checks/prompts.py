@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-
-from ivr.plan.checks.suggest import did_you_mean
+from ivr.plan.checks.suggest import Suggester
 from ivr.plan.errors import Problem
 from ivr.plan.fields import NODE_NAME
 from ivr.plan.prompts import prompt_lists
@@ -16,7 +14,8 @@ def check_prompts(spec: PlanSpec, source: Source) -> list[Problem]:
     """Prompt names and `opening:` schedules that are not there; unused or partial prompts."""
     problems: list[Problem] = []
     used: set[str] = set()
-    keys = list(spec.prompts)
+    schedules = Suggester(spec.schedules, "schedules")
+    keys = Suggester(spec.prompts, "prompts")
     for path, items in prompt_lists(spec):
         for index, item in enumerate(items):
             schedule = item.removeprefix("opening:")
@@ -25,7 +24,7 @@ def check_prompts(spec: PlanSpec, source: Source) -> list[Problem]:
                     source.problem(
                         (*path, index),
                         f"opening:{schedule} names no schedule of the plan",
-                        did_you_mean(schedule, list(spec.schedules), "schedules"),
+                        schedules(schedule),
                     )
                 )
             if not NODE_NAME.match(item):
@@ -33,9 +32,9 @@ def check_prompts(spec: PlanSpec, source: Source) -> list[Problem]:
             used.add(item)
             if item in spec.prompts:
                 continue
-            close = difflib.get_close_matches(item, keys, n=1, cutoff=0.6)
+            close = keys.close(item)
             fix = (
-                f"did you mean '{close[0]}'?"
+                f"did you mean '{close}'?"
                 if close
                 else f"add it to prompts:, or write sound:{item} for the Asterisk sound"
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.plan.checks.suggest import did_you_mean
+from ivr.plan.checks.suggest import Suggester
 from ivr.plan.errors import Problem
 from ivr.plan.source import Path, Source
 from ivr.plan.spec import PlanSpec
@@ -12,7 +12,7 @@ from ivr.plan.targets import node_targets
 def check_targets(spec: PlanSpec, source: Source) -> list[Problem]:
     """A missing `start`, and every branch or queue exit that names no node of the plan."""
     problems: list[Problem] = []
-    names = list(spec.nodes)
+    suggest = Suggester(spec.nodes, "known nodes")
     if "start" not in spec.nodes:
         problems.append(
             source.problem(
@@ -28,7 +28,7 @@ def check_targets(spec: PlanSpec, source: Source) -> list[Problem]:
                     source.problem(
                         ("nodes", name, *path),
                         f"{_describe(path)} goes to '{target}': no such node",
-                        did_you_mean(target, names, "known nodes"),
+                        suggest(target),
                     )
                 )
     for queue, where, what, target in _queue_targets(spec):
@@ -37,7 +37,7 @@ def check_targets(spec: PlanSpec, source: Source) -> list[Problem]:
                 source.problem(
                     ("queues", queue, *where),
                     f"queue '{queue}' {what} goes to '{target}': no such node",
-                    did_you_mean(target, names, "known nodes"),
+                    suggest(target),
                 )
             )
     return problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.plan.checks.suggest import did_you_mean
+from ivr.plan.checks.suggest import Suggester
 from ivr.plan.errors import Problem
 from ivr.plan.nodes import CollectNode, LookupNode, WhenNode
 from ivr.plan.source import Path, Source
@@ -30,11 +30,12 @@ def check_variables(spec: PlanSpec, source: Source) -> list[Problem]:
                 for i, case in enumerate(node.cases)
                 if case.var is not None
             ]
+    suggest = Suggester(stored, "known variables")
     return [
         source.problem(
             path,
             f"variable '{var}' is never stored: no collect (var:) or lookup (vars:) sets it",
-            did_you_mean(var, sorted(stored), "known variables"),
+            suggest(var),
             warning=True,
         )
         for path, var in reads

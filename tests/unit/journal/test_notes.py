@@ -336,6 +336,8 @@ numbers: ["100"]
 language: en
 queues:
   sales: {{skills: {{sales: 2}}}}
+prompts:
+  choose: {{en: sound:choose, ru: sound:choose-ru}}
 nodes:
   start:
     type: language
