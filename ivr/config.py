@@ -103,6 +103,17 @@ class StoreSettings(_Section):
     sqlite: Path = Path("../var/ivr.sqlite3")
     redis_url: str | None = Field(None, pattern=r"^(redis|rediss|unix)://")
     journal_days: int = Field(90, gt=0, description="how long journal entries are kept")
+    caller_number_days: int = Field(
+        30, gt=0, le=3650, description="after this, journal entries keep calls, not numbers"
+    )
+    timeout_seconds: float = Field(
+        2.0, gt=0, le=60, description="every Redis request and SQLite lock wait gives up after this"
+    )
+    buffer_notes: int = Field(
+        100_000, ge=100, le=10_000_000,
+        description="journal notes held in memory while the store is slow or down; past it, "
+        "new notes are dropped and counted",
+    )  # fmt: skip
 
 
 # --- end store section ---
@@ -173,10 +184,23 @@ class CallbackSettings(_Section):
     retry_minutes: float = Field(5.0, gt=0, description="between attempts")
     max_attempts: int = Field(3, ge=1, le=10)
     per_number_per_day: int = Field(3, ge=1, le=100, description="caller and web requests")
+    max_open_per_queue: int = Field(
+        200, ge=1, le=100_000, description="pending tasks a queue takes from callers and the web"
+    )
+    max_days_ahead: float = Field(14.0, gt=0, le=365, description="how far a window may reach")
+    country: str = Field("RU", description="numbers without +country are of this country")
+    international: bool = Field(False, description="call back numbers of other country codes")
     hours: str | None = Field(
         None, description="a schedule of the roster: callbacks are made only while it is open"
     )
     voicemail_folder: Path = Path("../voicemail")
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown country {value!r}: write an ISO 3166 code such as RU")
+        return value
 
 
 class FailoverSettings(_Section):

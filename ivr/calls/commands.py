@@ -106,7 +106,8 @@ class Lookup:
     request_id: str
     method: Literal["GET", "POST"]
     url: str
-    params: dict[str, str]
+    # Out of repr: the values may be secrets (a PIN to verify), and reprs end up in logs.
+    params: dict[str, str] = field(repr=False)
     timeout: float
 
 
@@ -143,8 +144,8 @@ class MuteRecording:
 @dataclass(frozen=True, slots=True)
 class SaveState:
     """Keep what a restart must not lose of a call or an agent (`kind` "call" or "agent"),
-    replacing the record kept before; `record` None forgets it. Durable before the commands
-    after it are carried out."""
+    replacing the record kept before; `record` None forgets it. Handed to the store before
+    the commands after it are carried out; it lands in order, moments later."""
 
     kind: str
     key: str

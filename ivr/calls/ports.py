@@ -7,7 +7,7 @@ ivr/journal/ (the notes' fan-out) and ivr/store/ (SQLite, Redis).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ivr.calls.commands import Lookup, Note, PbxCommand
@@ -43,7 +43,8 @@ class CallbackStore(Protocol):
     """Where callback tasks are kept (JSON objects by `id`), so a restart loses none."""
 
     def save(self, task: dict[str, Any]) -> None:
-        """Keep the task as it is now, replacing its earlier state; durable on return."""
+        """Keep the task as it is now, replacing its earlier state. Returns at once; the
+        daemon's store lands it moments later, in order (docs/architecture.md, live state)."""
         ...
 
     def load(self, since: float) -> list[dict[str, Any]]:
@@ -54,10 +55,15 @@ class CallbackStore(Protocol):
         """Let go of the file or connection."""
         ...
 
+    def delete(self, task_ids: Iterable[str]) -> int:
+        """Forget these tasks (erasure, retention); how many there were."""
+        ...
+
 
 class LiveStore(Protocol):
     """What a restart must not lose of live calls and agents: one record per kind and key,
-    each write durable on return (the next command to the PBX may depend on it)."""
+    each write returning at once and landing in the order made, moments later in the daemon
+    (a slow store never holds calls: docs/architecture.md, live state)."""
 
     def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
         """Keep `record`, replacing the one kept for `kind` and `key`."""

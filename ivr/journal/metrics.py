@@ -222,6 +222,36 @@ class Metrics:
             ["role"],
             registry=r,
         )
+        self.line_closed = Gauge(
+            "ivr_line_closed",
+            "1 while ops have closed the plan's line (arriving calls hear the emergency message).",
+            ["plan"],
+            registry=r,
+        )
+        # The store's writer (ivr/store/writer.py); `store` is journal, live or callbacks.
+        self.store_pending = Gauge(
+            "ivr_store_pending",
+            "Writes waiting in memory for the store (a slow or unreachable Redis or SQLite).",
+            ["store"],
+            registry=r,
+        )
+        self.store_dropped = Counter(
+            "ivr_store_dropped",
+            "Writes given up: journal notes past store.buffer_notes, records a lost lease fenced.",
+            ["store"],
+            registry=r,
+        )
+        self.store_failures = Counter(
+            "ivr_store_write_failures",
+            "Attempts to land writes that failed (a timeout, a lock, an error); tried again.",
+            ["store"],
+            registry=r,
+        )
+        self.store_up = Gauge(
+            "ivr_store_up",
+            "0 while the store is slow or down (writes waiting past store.timeout_seconds).",
+            registry=r,
+        )
         # Fixed label sets exist from the start, so dashboards and alerts see 0, not nothing.
         for interface in PBX_INTERFACES:
             self.pbx_connected.labels(interface=interface).set(0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,4 +34,13 @@ class JournalStore(Protocol):
 
     def close(self) -> None:
         """Flush what is pending and let go of the file or connection."""
+        ...
+
+    # --- erasure and retention of callers' data (ivr/ops/) ---
+    def erase(self, doomed: Callable[[Entry], bool]) -> int:
+        """Delete every entry `doomed` says yes to; how many went (a full scan)."""
+        ...
+
+    def rewrite(self, before: float, change: Callable[[Entry], dict[str, str] | None]) -> int:
+        """Replace the fields of entries older than `before` where `change` gives new ones."""
         ...

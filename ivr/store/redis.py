@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 import redis
@@ -18,24 +18,36 @@ STREAM = "ivr:journal"
 # slightly earlier than the last one gets a later id: read this far past `end`.
 SLACK_MS = 60_000
 PAGE = 1000
+# The last step of RedisJournal.rewrite: entries appended since the copy's last id, then the
+# copy takes the stream's place (atomic: Redis runs a script alone).
+SWAP = """
+local rest = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')
+for _, entry in ipairs(rest) do redis.call('XADD', KEYS[2], entry[1], unpack(entry[2])) end
+redis.call('RENAME', KEYS[2], KEYS[1])
+return #rest
+"""
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for the stores: decoded replies, and requests that ride out a Redis restart.
+def connect(url: str, timeout: float = 2.0, retries: int = 6) -> redis.Redis:
+    """A client for the stores: decoded replies, every request given up after `timeout`
+    seconds (connecting after half of it), and requests that ride out a Redis restart.
 
-    A local Redis restarts in well under a second; a request that meets a refused or broken
-    connection is tried again with backoff for about 1.5 s before it fails. Until the stores
-    write from a buffer off the event loop, that wait holds the loop (ivr/store/redis.py is
-    synchronous): a Redis that hangs without closing its connections stalls the daemon for
-    the socket timeout.
+    A local Redis restarts in well under a second: a request that meets a refused or broken
+    connection is tried again `retries` times with backoff (about 1.5 s for 6) before it
+    fails. A timeout is not tried again here; but a Redis that hangs accepts connections
+    and never answers their handshake, which fails as a broken connection: each retry then
+    costs another `timeout`. The daemon's writer (ivr/store/writer.py, off the event loop)
+    asks for none and tries again itself. The timeouts are set here, never left to
+    redis-py's defaults (none before 8.0).
     """
     return redis.Redis.from_url(
         url,
         decode_responses=True,
-        socket_timeout=2.0,
-        socket_connect_timeout=1.0,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 6),
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout / 2,
+        # Refused and broken connections only: redis-py's own default also tries timeouts again.
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries, (redis.ConnectionError,)),
+        retry_on_error=[redis.ConnectionError],
     )
 
 
@@ -105,6 +117,55 @@ class RedisJournal:
         """Nothing is buffered; close the connection."""
         self.client.close()
 
+    # --- erasure and retention of callers' data (ivr/ops/) ---
+    def _entries(self, high: str = "+") -> Iterator[tuple[str, Entry]]:
+        """Every entry up to stream id `high`, with its id, oldest first."""
+        low = "-"
+        while True:
+            page = cast(
+                list[tuple[str, dict[str, str]]],
+                self.client.xrange(self.stream, low, high, count=PAGE),
+            )
+            for entry_id, body in page:
+                entry = Entry(float(body["at"]), body["call"], body["kind"],
+                              json.loads(body["fields"]))  # fmt: skip
+                yield entry_id, entry
+            if len(page) < PAGE:
+                return
+            low = "(" + page[-1][0]
+
+    def erase(self, doomed: Callable[[Entry], bool]) -> int:
+        """XDEL every entry `doomed` says yes to; how many went. A full scan: for `ivr erase`."""
+        ids = [entry_id for entry_id, entry in self._entries() if doomed(entry)]
+        for start in range(0, len(ids), PAGE):
+            self.client.xdel(self.stream, *ids[start : start + PAGE])
+        return len(ids)
+
+    def rewrite(self, before: float, change: Callable[[Entry], dict[str, str] | None]) -> int:
+        """Replace the fields of entries older than `before` where `change` gives new ones.
+
+        A stream entry cannot be changed in place, nor added again under its old id behind
+        newer ones: the stream is copied, changed, into a new key page by page, and one Lua
+        step copies what was appended meanwhile and renames the copy over the stream, so a
+        daemon appending all along loses nothing. Only when something changes."""
+        high = str(int(before * 1000) + SLACK_MS)
+        if not any(e.at < before and change(e) is not None for _, e in self._entries(high)):
+            return 0
+        copy = self.stream + ":rewrite"
+        self.client.delete(copy)
+        changed, last = 0, "0-0"
+        for entry_id, entry in self._entries():
+            new = change(entry) if entry.at < before else None
+            changed += new is not None
+            fields = entry.fields if new is None else new
+            self.client.xadd(copy, {"at": repr(entry.at), "call": entry.call_id,
+                                    "kind": entry.kind,
+                                    "fields": json.dumps(fields, ensure_ascii=False)},
+                             id=entry_id)  # fmt: skip
+            last = entry_id
+        self.client.eval(SWAP, 2, self.stream, copy, last)
+        return changed
+
 
 CALLBACKS = "ivr:callbacks"
 
@@ -135,6 +196,12 @@ class RedisCallbacks:
     def close(self) -> None:
         """Close the connection."""
         self.client.close()
+
+    # --- erasure and retention of callers' data (ivr/ops/) ---
+    def delete(self, task_ids: Iterable[str]) -> int:
+        """HDEL these tasks; how many there were."""
+        ids = list(task_ids)
+        return int(self.client.hdel(self.key, *ids)) if ids else 0
 
 
 LIVE = "ivr:live:"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,44 @@ class SqliteJournal:
         self.flush()
         self.db.close()
 
+    # --- erasure and retention of callers' data (ivr/ops/) ---
+    def erase(self, doomed: Callable[[Entry], bool]) -> int:
+        """Delete every entry `doomed` says yes to; how many went. A full scan: for `ivr
+        erase`, not for calls."""
+        self.flush()
+        ids = [
+            row_id
+            for row_id, at, call_id, kind, fields in self.db.execute(
+                "SELECT id, at, call_id, kind, fields FROM journal"
+            )
+            if doomed(Entry(at, call_id, kind, json.loads(fields)))
+        ]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"DELETE FROM journal WHERE id IN ({marks})", chunk)
+        self.flush()
+        return len(ids)
+
+    def rewrite(self, before: float, change: Callable[[Entry], dict[str, str] | None]) -> int:
+        """Replace the fields of entries older than `before` where `change` gives new ones
+        (None: keep the entry as it is); how many changed."""
+        self.flush()
+        rows = self.db.execute(
+            "SELECT id, at, call_id, kind, fields FROM journal WHERE at < ?", (before,)
+        ).fetchall()
+        changed = 0
+        for row_id, at, call_id, kind, fields in rows:
+            new = change(Entry(at, call_id, kind, json.loads(fields)))
+            if new is not None:
+                self.db.execute(
+                    "UPDATE journal SET fields = ? WHERE id = ?",
+                    (json.dumps(new, ensure_ascii=False), row_id),
+                )
+                changed += 1
+        self.flush()
+        return changed
+
 
 CALLBACKS = """
 CREATE TABLE IF NOT EXISTS callbacks (
@@ -117,6 +155,15 @@ class SqliteCallbacks:
     def close(self) -> None:
         """Close the file."""
         self.db.close()
+
+    # --- erasure and retention of callers' data (ivr/ops/) ---
+    def delete(self, task_ids: Iterable[str]) -> int:
+        """Delete these tasks, committed before returning; how many there were."""
+        count = 0
+        for task_id in task_ids:
+            count += self.db.execute("DELETE FROM callbacks WHERE id = ?", (task_id,)).rowcount
+        self.db.commit()
+        return count
 
 
 LIVE = """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from ivr.calls.commands import (
     CancelTimer,
@@ -17,7 +19,10 @@ from ivr.calls.commands import (
 from ivr.calls.events import CallEvent, DeskEvent, LookupDone, TimerFired
 from ivr.calls.ports import CallbackStore, LiveStore, LookupPort, NoteSink, PbxPort
 from ivr.clock import Clock, TimerHandle
+from ivr.logs import event
 from ivr.switchboard.switchboard import Switchboard
+
+log = logging.getLogger("ivr.store")
 
 
 class CallDriver:
@@ -41,13 +46,16 @@ class CallDriver:
         self.callbacks = callbacks
         self.live = live
         self._timers: dict[str, dict[str, TimerHandle]] = {}
+        # Saves a store refused, by what they keep, tried again before the next commands.
+        self._unsaved: dict[tuple[str, Hashable], Callable[[], None]] = {}
 
     def feed(self, event: CallEvent | DeskEvent) -> None:
         """Let the core react to `event` and carry out what it decides."""
         self.run(self.switchboard.handle(event))
 
     def run(self, commands: list[Command]) -> None:
-        """Carry out commands in order."""
+        """Carry out commands in order; a save the store refuses does not stop the rest."""
+        self._save_again()
         for command in commands:
             match command:
                 case Note():
@@ -71,16 +79,45 @@ class CallDriver:
                         self.clock.call_later(0, self._feeding(failed))
                 case SaveCallback(task=task):
                     if self.callbacks is not None:
-                        self.callbacks.save(task)
+                        self._save("callbacks", task.get("id"), self._saving_task(task))
                 case SaveState(kind=kind, key=key, record=record):
-                    if self.live is None:
-                        pass
-                    elif record is None:
-                        self.live.drop(kind, key)
-                    else:
-                        self.live.put(kind, key, record)
+                    if self.live is not None:
+                        self._save("live", (kind, key), self._saving_state(kind, key, record))
                 case _:
                     self.pbx.send(command)
+
+    def _save(self, store: str, key: Hashable, save: Callable[[], None]) -> None:
+        """Save now; when the store refuses, keep the save (the latest of `key`) for later."""
+        self._unsaved.pop((store, key), None)
+        try:
+            save()
+        except Exception as exc:
+            self._unsaved[store, key] = save
+            event(log, "store.save_failed", logging.ERROR, store=store,
+                  error=f"{type(exc).__name__}: {exc}"[:300], unsaved=len(self._unsaved),
+                  fix="tried again before the next commands")  # fmt: skip
+
+    def _save_again(self) -> None:
+        """The saves the store refused earlier, in order, until one fails again."""
+        for what, save in list(self._unsaved.items()):
+            try:
+                save()
+            except Exception:
+                return
+            del self._unsaved[what]
+
+    def _saving_task(self, task: dict[str, Any]) -> Callable[[], None]:
+        callbacks = self.callbacks
+        assert callbacks is not None
+        return lambda: callbacks.save(task)
+
+    def _saving_state(self, kind: str, key: str, record: dict[str, Any] | None
+                      ) -> Callable[[], None]:  # fmt: skip
+        live = self.live
+        assert live is not None
+        if record is None:
+            return lambda: live.drop(kind, key)
+        return lambda: live.put(kind, key, record)
 
     def _feeding(self, event: CallEvent) -> Callable[[], None]:
         return lambda: self.feed(event)

@@ -1,0 +1,78 @@
+"""The SQLite backend of the store's writer: the journal's file (notes and live records, one
+connection, one commit per batch) and the callbacks' file beside it. A batch is one
+transaction: it lands whole or, rolled back, not at all. Every statement waits at most
+`timeout` seconds for another connection's lock (`ivr report`, `ivr erase`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ivr.store.sqlite import SqliteCallbacks, SqliteJournal, SqliteLive
+from ivr.store.writes import NoteWrite, Pending, PruneWrite, RecordWrite, TaskWrite, Write
+
+
+class SqliteBackend:
+    """Connections made in the writer's thread, which alone uses them."""
+
+    def __init__(self, journal: Path, callbacks: Path, timeout: float) -> None:
+        busy = f"PRAGMA busy_timeout = {int(timeout * 1000)}"
+        self.journal = SqliteJournal(journal)
+        self.journal.db.execute(busy)
+        self.live = SqliteLive.sharing(self.journal)
+        self.callbacks = SqliteCallbacks(callbacks)
+        self.callbacks.db.execute(busy)
+
+    def group(self, write: Write) -> str:
+        """Callback tasks are in a file of their own; the rest is in the journal's."""
+        return "callbacks" if isinstance(write, TaskWrite) else "journal"
+
+    def apply(self, writes: Sequence[Pending]) -> list[Pending]:
+        """One transaction for the batch; rolled back when any statement or the commit fails."""
+        tasks = isinstance(writes[0].write, TaskWrite)
+        db = self.callbacks.db if tasks else self.journal.db
+        try:
+            for pending in writes:
+                statement, values = sql(pending.write)
+                db.execute(statement, values)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        return []
+
+    def load_records(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The live records of `kind`."""
+        return self.live.load(kind)
+
+    def load_tasks(self, since: float) -> list[dict[str, Any]]:
+        """Pending callback tasks and the recent others."""
+        return self.callbacks.load(since)
+
+    def close(self) -> None:
+        """Close both files."""
+        self.callbacks.close()
+        self.live.close()
+        self.journal.close()
+
+
+def sql(write: Write) -> tuple[str, tuple[Any, ...]]:
+    """The statement that carries out `write`, and its values."""
+    match write:
+        case NoteWrite():
+            return ("INSERT INTO journal (at, call_id, kind, fields) VALUES (?, ?, ?, ?)",
+                    (write.at, write.call_id, write.kind, write.fields))  # fmt: skip
+        case PruneWrite():
+            return "DELETE FROM journal WHERE at < ?", (write.before,)
+        case RecordWrite(record=None):
+            return "DELETE FROM live WHERE kind = ? AND key = ?", (write.kind, write.key)
+        case RecordWrite():
+            return ("INSERT OR REPLACE INTO live (kind, key, record) VALUES (?, ?, ?)",
+                    (write.kind, write.key, write.record))  # fmt: skip
+        case TaskWrite(task=None):
+            return "DELETE FROM callbacks WHERE id = ?", (write.task_id,)
+        case TaskWrite():
+            return ("INSERT OR REPLACE INTO callbacks (id, requested_at, status, task)"
+                    " VALUES (?, ?, ?, ?)",
+                    (write.task_id, write.requested_at, write.status, write.task))  # fmt: skip
