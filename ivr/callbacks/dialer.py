@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ivr.callbacks.book import clean_topic
 from ivr.callbacks.task import CallbackTask
 from ivr.calls.commands import Command, Note
 from ivr.calls.events import CallEvent
@@ -57,8 +58,11 @@ class Dial:
 
 def ring(dial: Dial, offer: Offer) -> list[Command]:
     """Ring the agents of the router's offer; the phone shows it is a callback, and to whom."""
-    topic = dial.task.topic or dial.task.queue
-    shown = "".join(ch for ch in f"Callback {topic}" if ch not in '"<>\\')[:60]
+    # The topic came from a website or a plan: it never reaches a SIP header with a quote,
+    # a bracket, a backslash or a control character in it (the book cleans it too).
+    topic = clean_topic(dial.task.topic) or dial.task.queue
+    kept = "".join(ch for ch in f"Callback {topic}" if ch not in '"<>\\')
+    shown = " ".join(kept.split())[:60]
     caller_id = f'"{shown}" <{dial.task.number}>'
     commands: list[Command] = []
     for agent_id, endpoint in zip(offer.agent_ids, offer.endpoints, strict=True):

@@ -27,7 +27,9 @@ class Booking:
 
 
 def enter(call: Call, node: CallbackNode) -> Step:
-    """Read back the caller's number and ask to confirm it; no number: ask for one."""
+    """Read back the caller's number and ask to confirm it; no number: ask for one.
+
+    The caller ID is only looked at here (digits); booking checks it as the website's are."""
     if valid_number(call.caller.number):
         call.step = Booking("confirm")
         media = (
@@ -78,25 +80,35 @@ def _typed(
     call: Call, node: CallbackNode, book: CallbackBook, booking: Booking, now: float
 ) -> Step:
     number, booking.digits = booking.digits, ""
-    if valid_number(number):
+    # The website's rules for the number: 8 900..., 900... and 7 900... are one number.
+    if not isinstance(book.dialable(number), Refusal):
         return _book(call, node, book, number, now)
     booking.attempts += 1
     if booking.attempts < ATTEMPTS:
-        heard = call.note("callback_number_invalid", node=call.node, digits=str(len(number)))
-        media = call.play(["sound:check-number-dial-again", *node.enter])
-        return Step([heard, *media, call.start_timer(node.timeout)])
-    if valid_number(call.caller.number):
+        return _ask_again(call, node, len(number))
+    if not isinstance(book.dialable(call.caller.number), Refusal):
         return _book(call, node, book, call.caller.number, now)
     return Step([call.note("callback_refused", reason="no-number")], hang_up=True, outcome="failed")
 
 
+def _ask_again(call: Call, node: CallbackNode, digits: int) -> Step:
+    heard = call.note("callback_number_invalid", node=call.node, digits=str(digits))
+    media = call.stop_playback() + call.play(["sound:check-number-dial-again", *node.enter])
+    return Step([heard, *media, call.start_timer(node.timeout)])
+
+
 def _book(call: Call, node: CallbackNode, book: CallbackBook, number: str, now: float) -> Step:
+    booking = call.step
+    assert isinstance(booking, Booking)
+    if booking.stage == "confirm" and isinstance(book.dialable(number), Refusal):
+        # The caller ID looked like a number but is none we may call: ask them for one.
+        booking.stage = "enter"
+        return _ask_again(call, node, len(number))
     booked = request(call, book, node.queue, number, "caller", now)
     commands: list[Command] = [*call.cancel_timer(), *call.stop_playback(), *booked]
     if not any(isinstance(c, SaveCallback) for c in booked):
         return Step(commands, hang_up=True, outcome="failed")
-    assert isinstance(call.step, Booking)
-    call.step.stage = "booked"
+    booking.stage = "booked"
     ahead = sum(1 for t in book.pending() if t.queue == node.queue) - 1
     media = call.media(node.booked)
     if ahead > 0:

@@ -39,6 +39,7 @@ class CallbackTask:
     attempts: int = 0
     next_attempt_at: float = 0.0
     history: list[dict[str, str]] = field(default_factory=list)  # every attempt and outcome
+    reference: str = ""  # web requests: the unguessable key the website reads the task back by
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready fields, for the store and the API."""

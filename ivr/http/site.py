@@ -43,5 +43,5 @@ async def json_body(request: web.Request) -> object:
     """The request's JSON body, or 400 saying it must be JSON."""
     try:
         return await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
         raise web.HTTPBadRequest(text="the body must be JSON") from None

@@ -236,9 +236,10 @@ async def test_a_waiting_caller_can_choose_a_call_back_and_ringing_stops_on_hang
     for name in ("agent1", "agent3"):
         assert shop.api("POST", f"/api/agents/{name}/pause", {"reason": "meeting"})[0] == 200
     # Nobody for returns: the announcement offers a call back; pressing 1 takes it.
-    script = CallScript("200", "71000000150", keys="1,w5,1")
+    # A real Russian mobile number: the callback node books only numbers that exist.
+    script = CallScript("200", "79000000150", keys="1,w5,1")
     call = asyncio.create_task(sip_call(lab_paths, script))
-    channel = await watch.channel_of("71000000150")
+    channel = await watch.channel_of("79000000150")
     shop.wait_log(rf"event=call.queue_callback call={channel} queue=returns")
     shop.wait_log(rf"event=call.prompt call={channel} node=returns_queue media=.*vm-tocallback")
     # No key at the callback node's question: the number it read back is booked.

@@ -1,0 +1,46 @@
+"""The numbers the shop calls back: any spelling normalised to E.164, then checked against the
+numbering plan (the `phonenumbers` library). One function for the website and the keypad."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+# Digits and the usual punctuation only: phonenumbers alone would read letters as digits
+# ("1-800-FLOWERS"), take extensions and skip text around a number.
+SPELLING = re.compile(r"\+?[0-9 ().-]{1,32}")
+# Numbers a callback must never pay for: calling them makes money for whoever owns them.
+COSTLY = (PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST)
+
+
+class NumberRefused(ValueError):
+    """Why a number will not be called; the message says it to a person (never echoes it)."""
+
+
+def known_country(country: str) -> bool:
+    """True for a region phonenumbers knows, e.g. "RU"."""
+    return country in phonenumbers.SUPPORTED_REGIONS
+
+
+def dialable(text: str, country: str, international: bool = False) -> str:
+    """`text` as an E.164 number (+79001234567) the shop may call, or NumberRefused.
+
+    National spellings are read as numbers of `country` (8 900..., 900...); a number of
+    another country calling code is refused unless `international`.
+    """
+    if not SPELLING.fullmatch(text):
+        raise NumberRefused("write the number with digits, spaces, ( ) - . and a leading + only")
+    try:
+        number = phonenumbers.parse(text, country)
+    except NumberParseException:
+        raise NumberRefused("this is not a phone number") from None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise NumberRefused("no such number in its country's numbering plan")
+    home = phonenumbers.country_code_for_region(country)
+    if not international and number.country_code != home:
+        raise NumberRefused(f"only numbers starting +{home} are called back")
+    if phonenumbers.number_type(number) in COSTLY:
+        raise NumberRefused("premium-rate and shared-cost numbers are not called back")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
