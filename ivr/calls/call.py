@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ivr.calls import redaction
 from ivr.calls.commands import CancelTimer, Command, Note, Play, StartTimer, StopPlayback
 from ivr.calls.events import Caller
 from ivr.plan.plan import Plan, PlanBook
@@ -29,6 +30,9 @@ class Call:
     # The plans the call started on: a goto into another plan finds it there, reloads or not.
     plans: PlanBook | None = None
     vars: dict[str, str] = field(default_factory=dict)
+    # Variables that hold secrets: their values stay in `vars` for lookups and `when`, and
+    # every view of the call given out masks them (shown_vars, kept_vars).
+    secret: set[str] = field(default_factory=set)
     tags: list[str] = field(default_factory=list)
     # When the caller last joined a queue: a call back keeps that place in line.
     queue_joined_at: float | None = None
@@ -55,6 +59,22 @@ class Call:
             return self.vars[name]
         builtin = {"caller": self.caller.number, "number": self.number, "language": self.language}
         return builtin.get(name, "")
+
+    def keep(self, name: str, value: str, secret: bool) -> None:
+        """Store a call variable; a secret one is masked in every view of the call."""
+        self.vars[name] = value
+        if secret:
+            self.secret.add(name)
+        else:
+            self.secret.discard(name)
+
+    def shown_vars(self) -> dict[str, str]:
+        """The variables as notes, screen pops and the API show them: secrets as `***`."""
+        return redaction.shown(self.vars, self.secret)
+
+    def kept_vars(self) -> dict[str, str]:
+        """The variables a record in the store may hold: secrets left out."""
+        return redaction.kept(self.vars, self.secret)
 
     def play(self, prompt: list[str] | tuple[str, ...]) -> list[Command]:
         """Play prompt items in the call's language (the playback the call now waits on)."""

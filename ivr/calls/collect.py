@@ -1,7 +1,9 @@
 """The collect node: digits into a call variable (N of them, or up to a terminator), checked
 against a pattern, with replays on silence or bad input and a way out when tries run out.
 
-The digits are the caller's: the journal gets their count, never their value.
+The digits are the caller's: the journal gets their count, never their value. A sensitive
+collect (`sensitive:`, or a name such as `pin`) marks the variable secret: every view of the
+call masks it (ivr/calls/redaction.py), while lookups and `when` cases still read it.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def _done(call: Call, node: CollectNode, state: CollectState) -> Step:
     short = node.digits is not None and len(digits) != node.digits
     if short or (node.pattern is not None and not re.fullmatch(node.pattern, digits)):
         return _retry(call, node, state, "invalid", len(digits))
-    call.vars[node.var] = digits
+    call.keep(node.var, digits, node.secret)
     note = call.note("collected", node=call.node, var=node.var, length=str(len(digits)))
     return Step([note], node.next)
 

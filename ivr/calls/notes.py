@@ -185,7 +185,8 @@ _SPECS = (
           "An agent's phone rings on leg `leg` for a caller (or a callback `task`)."),
     _spec(NoteKind.RING_FAILED, "queue agent cause", "An agent's phone did not answer (`cause`)."),
     _spec(NoteKind.ANSWERED, "queue agent team wait sla topic language caller_number var_*",
-          "An agent answered after `wait` seconds: what they should know (the screen pop)."),
+          "An agent answered after `wait` seconds: what they should know (the screen pop); "
+          "`var_*` of sensitive variables (a PIN) hold `***`."),
     _spec(NoteKind.AGENT_HUNG_UP, "queue agent talk", "The agent ended the talk (`talk` seconds)."),
     _spec(NoteKind.CALLER_HUNG_UP, "queue agent talk", "The caller ended the talk with an agent."),
     _spec(NoteKind.QUEUE_ABANDONED, "queue wait sla", "The caller hung up while waiting."),

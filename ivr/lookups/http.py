@@ -2,7 +2,9 @@
 
 The URL comes from the plan as written; call variables (the caller's digits among them) go
 only in the query string (GET) or the JSON body (POST), so they can never change the path.
-Redirects are not followed: the plan names the one host that may see callers' data.
+Redirects are not followed: the plan names the one host that may see callers' data. The
+backend gets the values it asks for (a PIN to verify, say), but nothing here logs the query
+string or the body, and failures are logged by status and exception type only.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from ivr.plan.fields import (
 )
 from ivr.plan.handoffs import CallbackNode, QueueNode, SurveyNode, TransferNode, VoicemailNode
 from ivr.plan.prompt_items import Prompts
+from ivr.plan.sensitive import looks_secret
 
 DIGITS = re.compile(r"^[0-9*#]{1,4}$")
 
@@ -86,6 +87,11 @@ class CollectNode(PlanModel):
     max_digits: int = Field(20, ge=1, le=64, description="entry ends after this many digits")
     terminator: Literal["#", "*"] | None = Field("#", description="the key that ends the entry")
     pattern: str | None = Field(None, description="a regular expression the digits must match")
+    sensitive: bool | None = Field(
+        None,
+        description="a secret (PIN, card): masked as *** in logs, the journal, screen pops and "
+        "webhooks; default: true when the var's name has a word such as pin, code or card",
+    )
     timeout: float = Field(5.0, gt=0, le=60, description="seconds to wait for the first key")
     inter_digit_timeout: float = Field(3.0, gt=0, le=20, description="seconds between keys")
     retries: int = Field(2, ge=0, le=9, description="new attempts after no input or bad input")
@@ -102,6 +108,11 @@ class CollectNode(PlanModel):
         if self.digits is None and self.terminator is None:
             raise ValueError("the entry never ends: give digits: N or a terminator such as '#'")
         return self
+
+    @property
+    def secret(self) -> bool:
+        """Whether the digits are masked in everything the call shows (`sensitive:` or name)."""
+        return looks_secret(self.var) if self.sensitive is None else self.sensitive
 
 
 class Route(PlanModel):

@@ -32,7 +32,8 @@ def call_record(call: Call) -> dict[str, Any]:
         "arrived_at": call.arrived_at,
         "language": call.language,
         "node": call.node,
-        "vars": dict(call.vars),
+        # Secrets (a PIN) are never written: a restart forgets them (ivr/calls/redaction.py).
+        "vars": call.kept_vars(),
         "tags": list(call.tags),
         "hanging_up": call.hanging_up,
         "outcome": call.outcome,

@@ -302,7 +302,7 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
             topic=call.tags[-1] if call.tags else "",
             language=call.language,
             caller_number=call.caller.number,
-            **{f"var_{name}": value for name, value in call.vars.items()},
+            **{f"var_{name}": value for name, value in call.shown_vars().items()},
         ),
     ]
     return Step(commands)
