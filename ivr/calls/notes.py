@@ -99,6 +99,10 @@ class NoteKind(StrEnum):
     FEATURE_REFUSED = "feature_refused"
     AGENT_REQUEST = "agent_request"
     SHIFT = "shift"
+    # Ops controls: the line closed (an emergency) and opened again.
+    LINE_CLOSED = "line_closed"
+    LINE_OPENED = "line_opened"
+    EMERGENCY = "emergency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +245,13 @@ _SPECS = (
     _spec(NoteKind.AGENT_REQUEST, "agent action changed endpoint? code? reason?",
           "An agent signs in or out, pauses or resumes (by feature code, or a desk note)."),
     _spec(NoteKind.SHIFT, "team duty", "Desk note: a team went on or off duty by its shift."),
+    # Ops controls.
+    _spec(NoteKind.LINE_CLOSED, "plan message reason by",
+          "Desk note: ops closed `plan`'s line (`*`: every plan); arriving calls hear `message`."),
+    _spec(NoteKind.LINE_OPENED, "plan by reason", "Desk note: ops opened `plan`'s line again."),
+    _spec(NoteKind.EMERGENCY, "plan message target",
+          "The call arrived on a closed line: it hears `message`, then `target` (a node, or "
+          "goodbye)."),
 )  # fmt: skip
 
 NOTES: Mapping[NoteKind, NoteSpec] = MappingProxyType({spec.kind: spec for spec in _SPECS})

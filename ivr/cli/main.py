@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     tools.add_commands(commands)
+    from ivr.ops import cli as ops  # `ivr line close|open|status`, `ivr erase`
+
+    ops.add_commands(commands)
 
     lab = commands.add_parser("lab", help="the lab PBX: a real Asterisk 22 in a chroot, SIPp")
     steps = lab.add_subparsers(title="lab commands", metavar="STEP")

@@ -12,6 +12,8 @@ from aiohttp import web
 from ivr.http.agents import add_agent_routes
 from ivr.http.callbacks import add_callback_routes
 from ivr.http.calls import add_call_routes
+from ivr.http.erase import add_erase_routes
+from ivr.http.line import add_line_routes
 from ivr.http.recordings import RecordingAccess, add_recording_routes
 from ivr.http.site import Site
 from ivr.journal.metrics import Metrics
@@ -26,12 +28,13 @@ def make_app(
     site: Site | None = None,
     tokens: Sequence[str] = (),
     recordings: RecordingAccess | None = None,
+    country: str = "RU",
 ) -> web.Application:
     """The aiohttp application: health and metrics open, /api/ behind a bearer token.
 
     With `recordings`, /api/recordings too, where only a supervisor's token will do.
     """
-    self_guarded: set[web.AbstractResource] = set()
+    self_guarded: set[web.AbstractResource | web.AbstractRoute] = set()
     app = web.Application(middlewares=[_auth(tokens, self_guarded)])
 
     async def healthz(request: web.Request) -> web.Response:
@@ -48,8 +51,11 @@ def make_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     add_call_routes(app, site)
-    add_callback_routes(app, site)
+    supervisors = recordings.supervisors if recordings is not None else {}
+    self_guarded |= add_callback_routes(app, site, supervisors)
     add_agent_routes(app, site)
+    add_line_routes(app, site)
+    add_erase_routes(app, site, country)
     if recordings is not None:
         self_guarded |= add_recording_routes(
             app, recordings.folder, recordings.supervisors, recordings.tz
@@ -57,7 +63,9 @@ def make_app(
     return app
 
 
-def _auth(tokens: Sequence[str], self_guarded: Collection[web.AbstractResource]) -> Any:
+def _auth(
+    tokens: Sequence[str], self_guarded: Collection[web.AbstractResource | web.AbstractRoute]
+) -> Any:
     """Agents' bearer tokens on /api/, except for the resources that check their own tokens."""
     expected = [t.encode() for t in tokens if t]
 
@@ -65,7 +73,10 @@ def _auth(tokens: Sequence[str], self_guarded: Collection[web.AbstractResource])
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         # Decided by the route matched, not the path's text: no spelling of a path can
         # reach an agent route without an agent's token.
-        guarded = request.match_info.route.resource in self_guarded
+        # A route (GET /api/callbacks, supervisors only) may guard itself while its resource's
+        # other routes (POST /api/callbacks) stay behind the agents' tokens.
+        route = request.match_info.route
+        guarded = route in self_guarded or route.resource in self_guarded
         if request.path.startswith("/api/") and not guarded:
             given = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
             # compare_digest on every token: the time taken says nothing about which matched.

@@ -107,18 +107,30 @@ def texts(spec: PlanSpec) -> dict[str, str]:
     return {SOUND + say_sound(spec.name, lang, text): text for lang, text in spoken(spec)}
 
 
+# The node fields that hold prompt lists.
+PROMPT_FIELDS = (
+    "prompt", "invalid", "no_input", "callback_offer", "confirm", "choose", "enter", "booked",
+    "thanks", "comment",
+)  # fmt: skip
+
+
 def prompt_lists(spec: PlanSpec) -> list[tuple[Path, list[str]]]:
     """Every prompt list of the plan, with its path, for checks and tools."""
     lists: list[tuple[Path, list[str]]] = [
         (("goodbye",), spec.goodbye),
         (("hold_prompt",), spec.hold_prompt),
     ]
+    if spec.emergency is not None:
+        # Messages ops may choose when closing the line: named prompts that must exist.
+        lists.append((("emergency", "messages"), list(spec.emergency.messages)))
+    if "emergency" in spec.prompts:
+        # The message of a closed line when ops name none (ivr/plan/emergency.py).
+        lists.append((("prompts", "emergency"), ["emergency"]))
     for name, node in spec.nodes.items():
-        for field in (
-            "prompt", "invalid", "no_input", "callback_offer", "confirm", "choose", "enter",
-            "booked", "thanks", "comment",
-        ):  # fmt: skip
-            items = getattr(node, field, None)
+        # Only the fields the node's kind has: asking a pydantic model for one it lacks is slow.
+        fields = type(node).model_fields
+        for field in PROMPT_FIELDS:
+            items = getattr(node, field) if field in fields else None
             if items:
                 lists.append((("nodes", name, field), items))
         if isinstance(node, SurveyNode):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from ivr.plan.emergency import EmergencySpec
 from ivr.plan.fields import Language, NodeName, Numbers, PlanModel
 from ivr.plan.nodes import Node
 from ivr.plan.prompt_items import MediaList, Prompts
@@ -50,4 +51,7 @@ class PlanSpec(PlanModel):
         default_factory=dict, description="queues by name, with their routing settings"
     )
     schedules: dict[NodeName, ScheduleSpec] = Field(default_factory=dict)
+    emergency: EmergencySpec | None = Field(
+        None, description="while ops close the line: messages to choose from, the node after"
+    )
     nodes: dict[NodeName, Node] = Field(min_length=1)

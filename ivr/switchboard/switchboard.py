@@ -47,7 +47,7 @@ from ivr.clock import Clock
 from ivr.plan.handoffs import VoicemailNode
 from ivr.plan.plan import PlanBook
 from ivr.routing.desk import Desk
-from ivr.switchboard import checkpoints, nodes
+from ivr.switchboard import checkpoints, closure, nodes
 from ivr.switchboard.live import LiveState, queue_node_of, rebuild
 
 # Records a restart found wait this long for their channel to come back to the app (longer
@@ -86,6 +86,8 @@ class Switchboard:
         self._recovering = False
         # Feature-code calls from agents' phones: call id -> the confirmation playback.
         self._features: dict[str, str] = {}
+        # Lines ops have closed (an emergency): arriving calls hear a message (closure.py).
+        self.line = closure.LineClosures()
 
     def reload(self, plans: PlanBook) -> None:
         """New calls get `plans`; calls in progress keep the version they started with."""
@@ -203,6 +205,8 @@ class Switchboard:
             return self._run(call, self._resume(call))
         if call.hanging_up:
             return self._run(call, hangup.handle(call, event))
+        if isinstance(call.step, closure.EmergencyMessage):
+            return self._run(call, closure.handle(call, call.step, event))
         return self._run(call, self._handle(call, event))
 
     def _feature_event(self, event: CallEvent) -> list[Command]:
@@ -321,6 +325,9 @@ class Switchboard:
             caller_number=event.caller.number,
             caller_name=event.caller.name,
         )
+        shut = self.line.closed_for(plan.name)
+        if shut is not None:
+            return [arrived, Answer(call.id), *self._run(call, closure.meet(call, shut))]
         return [arrived, Answer(call.id), *self._enter(call, "start")]
 
     def _run(self, call: Call, step: Step) -> list[Command]:

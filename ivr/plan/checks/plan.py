@@ -13,6 +13,7 @@ from ivr.plan.checks.silence import check_silence
 from ivr.plan.checks.targets import check_targets, queue_exits
 from ivr.plan.checks.urls import check_urls
 from ivr.plan.checks.variables import check_variables
+from ivr.plan.emergency import check_emergency
 from ivr.plan.errors import Problem
 from ivr.plan.source import Source
 from ivr.plan.spec import PlanSpec
@@ -24,6 +25,7 @@ def check_plan(spec: PlanSpec, source: Source, entries: Collection[str] = ()) ->
     `entries` are nodes other plans' gotos lead to: reachable even when `start` never leads there.
     """
     problems = check_targets(spec, source)
+    problems += check_emergency(spec.emergency, set(spec.nodes), source)
     # Loops and reachability mean little while branches lead nowhere.
     broken_graph = bool(problems)
     problems += check_names(spec, source)
@@ -35,5 +37,7 @@ def check_plan(spec: PlanSpec, source: Source, entries: Collection[str] = ()) ->
     problems += check_silence(spec, source)
     if broken_graph:
         return problems
-    problems += check_loops(spec, source, {"start", *entries, *queue_exits(spec)})
+    # The emergency node is entered while ops have closed the line.
+    closed = [spec.emergency.next] if spec.emergency and spec.emergency.next else []
+    problems += check_loops(spec, source, {"start", *entries, *queue_exits(spec), *closed})
     return problems

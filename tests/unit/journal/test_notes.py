@@ -341,7 +341,7 @@ prompts:
 nodes:
   start:
     type: language
-    prompt: sound:choose
+    prompt: choose
     options: {{"1": en, "2": ru}}
     retries: 1
     next: menu
@@ -610,7 +610,20 @@ def restart_flow() -> list[Note]:
     return notes_of(second)
 
 
+def line_flow() -> list[Note]:
+    """Ops close the line: a caller hears the emergency message; then it is opened again."""
+    from tests.unit.ops.test_line import close, open_, world
+
+    w = world()
+    close(w)
+    call_id = w.call("200").call_id
+    until(w, noted(w, call_id, "ended"))
+    open_(w)
+    return notes_of(w)
+
+
 FLOWS: dict[str, Callable[[], list[Note]]] = {
+    "line": line_flow,
     "nodes": nodes_flow,
     "goto_failed": goto_failed_flow,
     "agents": agents_flow,

@@ -1,0 +1,44 @@
+"""`POST /api/erase {"number": ...}`: the running daemon lets go of a number before `ivr erase`
+removes it from the store and the files: its callback tasks leave the book in memory (or a
+later save would write them back), and it says how many calls of the number are up now."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ivr.http.site import Site, json_body
+from ivr.ops.numbers import DEFAULT_COUNTRY, number_key
+
+
+def add_erase_routes(
+    app: web.Application, site: Site | None, country: str = DEFAULT_COUNTRY
+) -> None:
+    """POST /api/erase."""
+
+    async def erase(request: web.Request) -> web.Response:
+        if site is None:
+            raise web.HTTPServiceUnavailable(text="the daemon is not serving calls")
+        body = await json_body(request)
+        number = body.get("number") if isinstance(body, dict) else None
+        if not isinstance(number, str) or not number_key(number, country):
+            raise web.HTTPBadRequest(text='give "number" as text with digits')
+        key = number_key(number, country)
+        book = site.switchboard.callback_book
+        tasks = [t for t in book.tasks.values() if number_key(t.number, country) == key]
+        if any(t.id in book.dialing for t in tasks):
+            raise web.HTTPConflict(
+                text="a callback to this number is being dialled; try again when it ends"
+            )
+        for task in tasks:
+            # Gone from memory only: `ivr erase` deletes it from the store next.
+            del book.tasks[task.id]
+        calls = [
+            c
+            for c in site.switchboard.calls.values()
+            if number_key(c.caller.number, country) == key
+        ]
+        return web.json_response(
+            {"number": key, "callback_tasks": len(tasks), "calls_up": len(calls)}
+        )
+
+    app.router.add_post("/api/erase", erase)

@@ -1,0 +1,1 @@
+"""Ops tools over callers' data: erasing a number everywhere, and its retention."""
