@@ -1,10 +1,19 @@
 """An agent at run time: presence, calls in hand, wrap-up, misses; and the state they show.
 
 The record holds facts; the router changes them. `state` is derived from the facts, in this
-order: ringing > on_call > wrap_up > paused > signed_out > off_duty > available. So an agent
-who signs out or is paused during a call shows on_call until the call and its wrap-up end.
+order: on_call > ringing > wrap_up > paused > signed_out > off_duty > available. So an agent
+who signs out or is paused during a call shows on_call until the call and its wrap-up end,
+and an agent with two lines shows on_call while any call is up, even while a second rings.
 A partner trunk is an agent too (id `trunk:TEAM`): always signed in at start, no wrap-up,
 and it may ring several calls at once, up to its `max_concurrent`.
+
+An agent with `max_concurrent` above 1 (two lines, as app_queue's `ringinuse=yes`) holds a
+set of calls: rings and talks are kept per call, never as one value, so the end of one call
+touches only that call. Wrap-up is per call, as app_queue's `wrapuptime`: each call that
+ends gives the queue's wrap-up from its end, and the agent is offered nothing until the
+latest of them is over (`wrap_until`), even with another line free; the agent is writing
+notes for the call that ended. A person rings for one call at a time, and rings plus talks
+never exceed `max_concurrent`.
 """
 
 from __future__ import annotations
@@ -74,10 +83,10 @@ class AgentRecord:
 
     @property
     def state(self) -> AgentState:
-        if self.ringing:
-            return AgentState.RINGING
         if self.talking:
             return AgentState.ON_CALL
+        if self.ringing:
+            return AgentState.RINGING
         if self.wrap_until is not None:
             return AgentState.WRAP_UP
         if self.pause_reason is not None:

@@ -22,6 +22,10 @@ Rules:
   miss goes to another agent when there is one).
 - Offerable: signed in, not paused, not in wrap-up, device reachable and not busy, not ringing
   (a trunk may ring several calls) and below `max_concurrent` calls.
+- Several lines (`max_concurrent` above 1): rings and talks are kept per call, so the end of
+  one call frees that line only; wrap-up is per call and holds new offers until the latest
+  one is over; the device's own "busy" is not held against an agent who has calls of ours
+  (the phone is busy with them). See agents.py.
 - Races: PBX events that no longer apply (an answer after the caller hung up, a second answer
   in ring-all, a failure for a ring already stopped, an unknown call id) are ignored and
   reported as False / empty results, never raised. Unknown agents, queues and teams, a call id

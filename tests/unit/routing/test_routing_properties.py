@@ -79,10 +79,10 @@ class RefAgent:
         )
 
     def state(self, now: float) -> AgentState:
-        if self.ringing:
-            return AgentState.RINGING
         if self.talking:
             return AgentState.ON_CALL
+        if self.ringing:
+            return AgentState.RINGING
         if self.wrapping(now):
             return AgentState.WRAP_UP
         if self.pause is not None:
