@@ -22,7 +22,6 @@ from aiohttp import web
 
 from ivr import __version__
 from ivr.callbacks.book import DAY, CallbackBook, CallbackRules
-from ivr.callbacks.task import CallbackTask
 from ivr.calls.events import AgentPresence
 from ivr.calls.notes import NoteKind
 from ivr.calls.ports import NoteSink
@@ -36,10 +35,11 @@ from ivr.journal.fanout import LogSink, NoteFanout
 from ivr.journal.metrics import ROLES, Metrics
 from ivr.journal.metrics_sink import MetricsSink, export_desk
 from ivr.journal.screen_pop import ScreenPops
-from ivr.journal.store_sink import JournalSink
+from ivr.journal.store_sink import JournalSink, StoreMetrics
 from ivr.journal.survey_alert import SurveyAlerts
 from ivr.logs import event
 from ivr.lookups.http import HttpLookups
+from ivr.ops.retention import Masked, forget_numbers
 from ivr.pbx.ami.link import AmiLink
 from ivr.pbx.ami.publish import CallSummaryPublisher
 from ivr.pbx.ari.pbx import AriPbx
@@ -50,15 +50,16 @@ from ivr.recordings.prune import prune
 from ivr.recordings.voicemail import VoicemailKeeper
 from ivr.reload import Reloader, init_queue_series
 from ivr.routing.desk import Desk, snapshot
-from ivr.store.open import open_callbacks, open_journal, open_live
-from ivr.store.redis import RedisLive
-from ivr.switchboard import checkpoints
+from ivr.service.state import ServiceState
+from ivr.store.open import open_callbacks, open_journal, open_stores
+from ivr.switchboard import checkpoints, closure
 from ivr.switchboard.driver import CallDriver
 from ivr.switchboard.switchboard import Switchboard
 
 log = logging.getLogger("ivr.daemon")
 prune_log = logging.getLogger("ivr.recordings")
 PRUNE_EVERY = 86_400.0  # recordings past their retention go once a day
+STORE_FLUSH_SECONDS = 5.0  # on stop, writes still waiting get this long to land
 
 
 class Daemon:
@@ -68,9 +69,11 @@ class Daemon:
         self.settings = settings
         self.metrics = Metrics()
         self.clock = SystemClock()
-        self.callback_store = open_callbacks(settings)
-        journal = open_journal(settings)
-        self.live_store = open_live(settings, journal)
+        # Writes go through a thread of their own: a slow or unreachable store never holds
+        # the event loop (ivr/store/writer.py).
+        self.stores = open_stores(settings, StoreMetrics(self.metrics))
+        self.callback_store = self.stores.callbacks
+        self.live_store = self.stores.live
         self.switchboard = Switchboard(plans, self.clock, desk, self._callback_book(desk))
         self.ami = AmiLink(
             settings.ami,
@@ -85,7 +88,7 @@ class Daemon:
         )
         self.lookups = HttpLookups(lambda e: self.driver.feed(e))
         self.screen_pops = ScreenPops(settings.screen_pop.url)
-        self.journal_store = JournalSink(journal, settings.store.journal_days)
+        self.journal_store = JournalSink(self.stores.journal, settings.store.journal_days)
         self._http: aiohttp.ClientSession | None = None  # for recordings kept by Asterisk
         recordings = settings.recordings
         self.recordings = RecordingKeeper(recordings.folder, self._fetch_recording,
@@ -130,10 +133,11 @@ class Daemon:
             self.lease = Lease.from_url(settings.store.redis_url, settings.ari.app, holder,
                                         settings.failover.lease_seconds)  # fmt: skip
             self.ari.may_drive = lambda: self.lease is not None and self.lease.held
-            if isinstance(self.live_store, RedisLive):
-                self.live_store.fence = (self.lease.fence, self._lease_token)
+            self.live_store.fence = (self.lease.fence, self._lease_token)
             self.role = "standby"
         self.lease_lost = False
+        # systemd's Type=notify: readiness, status, watchdog (no-ops outside systemd).
+        self.service = ServiceState.from_environ(self.health, lambda: len(self.switchboard.calls))
         for interface in ("ari", "ami"):
             self.metrics.pbx_connected.labels(interface=interface).set(0)
         init_queue_series(self.metrics, plans)
@@ -155,11 +159,23 @@ class Daemon:
             dial=settings.dial,
             caller_id=settings.caller_id,
             ring_seconds=settings.ring_seconds,
+            country=settings.country,
+            international=settings.international,
+            max_open_per_queue=settings.max_open_per_queue,
+            max_days_ahead=settings.max_days_ahead,
         )
         kept = self.callback_store.load(since=self.clock.now() - DAY)
-        tasks = [CallbackTask.from_json(task) for task in kept]
-        event(log, "callbacks.loaded", pending=sum(t.status == "pending" for t in tasks))
-        return CallbackBook(rules, tasks)
+        book = CallbackBook.from_store(rules, kept)
+        for aside in book.refused:
+            # Kept by an older version or edited by hand: marked failed and saved, so that it
+            # is neither dialled nor loaded again.
+            event(log, "callbacks.set_aside", logging.ERROR, task=aside.task_id, why=aside.why,
+                  fix="book it again through the API if it is still wanted")  # fmt: skip
+            if aside.task is not None:
+                self.callback_store.save(aside.task.to_json())
+        pending = sum(t.status == "pending" for t in book.tasks.values())
+        event(log, "callbacks.loaded", pending=pending)
+        return book
 
     def _recover(self, desk: Desk) -> None:
         """Agents and calls as the store kept them (a restart, a crash, a takeover): agents
@@ -174,6 +190,12 @@ class Daemon:
         restored = desk.restore_agents(agents, self.clock.now())
         calls = self.live_store.load(checkpoints.CALL)
         self.switchboard.recover(calls)
+        # A line ops closed stays closed across a restart or a takeover.
+        line = self.switchboard.line
+        for key in line.restore(self.live_store.load(closure.LINE)):
+            event(log, "state.refused", logging.ERROR, line=key, why="unknown record layout")
+        for key, shut in line.closed.items():
+            event(log, "line.still_closed", plan=key, message=shut.message, by=shut.by)
         event(log, "state.loaded", agents=len(restored), calls=len(calls))
 
     async def _fetch_recording(self, name: str, dest: Path) -> int:
@@ -189,7 +211,10 @@ class Daemon:
         """Which PBX links are up, and this daemon's role; a standby is healthy as such."""
         links = {"ari": self.ari.connected, "ami": self.ami.connected}
         ok = self.role == "standby" or all(links.values())
-        return {"ok": ok, "role": self.role, **links}
+        # Ops closed the line (an emergency): healthy still, but monitoring should see it.
+        closed = sorted(self.switchboard.line.closed)
+        return {"ok": ok, "role": self.role, **links, "line": "closed" if closed else "open",
+                "closed": closed}  # fmt: skip
 
     def _lease_token(self) -> int | None:
         return self.lease.token if self.lease is not None else None
@@ -201,6 +226,7 @@ class Daemon:
 
     def stop(self) -> None:
         """Begin a graceful stop (SIGTERM, SIGINT)."""
+        self.service.stop()
         self._stopping.set()
 
     async def run(self) -> int:
@@ -209,7 +235,8 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
-        loop.add_signal_handler(signal.SIGHUP, self.reloader.reload)
+        loop.add_signal_handler(signal.SIGHUP, self.service.reloading(self.reloader.request_reload))
+        self.service.start()
         tokens = [t.get_secret_value() for t in self.settings.api.tokens]
         recordings = self.settings.recordings
         access = RecordingAccess(
@@ -223,7 +250,8 @@ class Daemon:
             self.screen_pops,
             self.settings.callbacks.voicemail_folder,
         )
-        app = make_app(self.health, self.metrics, site, tokens, recordings=access)
+        app = make_app(self.health, self.metrics, site, tokens, recordings=access,
+                       country=self.settings.callbacks.country)  # fmt: skip
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         http = self.settings.http
@@ -237,11 +265,12 @@ class Daemon:
         watch_task = asyncio.create_task(self.reloader.watch())
         gauges_task = asyncio.create_task(self._export_gauges())
         prune_task = asyncio.create_task(self._prune_recordings())
+        retention_task = asyncio.create_task(self._forget_numbers())
         await self.ami.start()
         plans = ",".join(f"{p.name}@{p.version}" for p in self.switchboard.plans.plans)
         event(log, "daemon.started", version=__version__, http=http.listen,
               app=self.settings.ari.app, plans=plans)  # fmt: skip
-        tasks = [ari_task, watch_task, gauges_task, prune_task]
+        tasks = [ari_task, watch_task, gauges_task, prune_task, retention_task]
         if self.lease is not None:
             tasks.append(asyncio.create_task(self._hold_lease()))
         await self._stopping.wait()
@@ -270,6 +299,7 @@ class Daemon:
         event(log, "failover.standby", app=self.settings.ari.app, holder=lease.holder)
         every = self.settings.failover.renew_seconds
         while not await lease.acquire():
+            self.service.standby()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), every)
             if self._stopping.is_set():
@@ -300,6 +330,7 @@ class Daemon:
                 return
 
     async def _close(self, runner: web.AppRunner) -> None:
+        await self.service.close()
         await self.ari.close()
         await self.ami.close()
         await self.lookups.close()
@@ -311,9 +342,8 @@ class Daemon:
             await self.survey_alerts.close()
         if self._http is not None:
             await self._http.close()
-        self.callback_store.close()
-        self.live_store.close()
-        self.journal_store.close()
+        # What waits for the store lands now, within a bound (a store that is down loses it).
+        await asyncio.to_thread(self.stores.writer.close, STORE_FLUSH_SECONDS)
         if self.lease is not None:
             await self.lease.close()
         await runner.cleanup()
@@ -332,6 +362,28 @@ class Daemon:
                     event(log, "recordings.prune_failed", logging.ERROR, error=str(exc))
             await asyncio.sleep(PRUNE_EVERY)
 
+    async def _forget_numbers(self) -> None:
+        """Callers' numbers past `store.caller_number_days`: masked at start, then daily, in a
+        thread with connections of its own (docs/privacy.md)."""
+        days = self.settings.store.caller_number_days
+        while True:
+            try:
+                masked = await asyncio.to_thread(self._forget_numbers_now, days)
+                event(log, "retention.numbers_masked", days=days,
+                      journal_entries=masked.journal_entries,
+                      callback_tasks=masked.callback_tasks)  # fmt: skip
+            except Exception as exc:  # a store error must not end the daily task
+                event(log, "retention.failed", logging.ERROR, error=str(exc)[:200])
+            await asyncio.sleep(PRUNE_EVERY)
+
+    def _forget_numbers_now(self, days: int) -> Masked:
+        journal, callbacks = open_journal(self.settings), open_callbacks(self.settings)
+        try:
+            return forget_numbers(journal, callbacks, time.time() - days * 86_400)
+        finally:
+            journal.close()
+            callbacks.close()
+
     async def _export_gauges(self) -> None:
         """Agents by state and callers waiting, refreshed for every scrape to see."""
         while True:
@@ -339,6 +391,9 @@ class Daemon:
             if desk.staffed:
                 export_desk(self.metrics, snapshot(desk, self.clock.now()))
             self.metrics.callbacks_pending.set(len(self.switchboard.callback_book.pending()))
+            for plan in self.switchboard.plans.plans:
+                shut = self.switchboard.line.closed_for(plan.name) is not None
+                self.metrics.line_closed.labels(plan=plan.name).set(1 if shut else 0)
             await asyncio.sleep(1.0)
 
     async def _drain(self) -> None:

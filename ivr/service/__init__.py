@@ -1,0 +1,1 @@
+"""Running under systemd: readiness, status, reload and stop notices, and watchdog pings."""
