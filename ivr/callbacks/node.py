@@ -21,7 +21,7 @@ ATTEMPTS = 2  # numbers typed before we give up (a dead end never: the caller ID
 class Booking:
     """Where the caller is in booking: confirming, typing a number, or hearing it is booked."""
 
-    stage: str  # "confirm" | "enter" | "booked"
+    stage: str  # "confirm" | "enter" | "booked" | "refused"
     digits: str = ""
     attempts: int = 0
 
@@ -69,10 +69,11 @@ def handle(
             call.timer = None
             return _typed(call, node, book, booking, now)
         case PromptFinished(playback_id=playback) if (
-            playback == call.playback and booking.stage == "booked"
+            playback == call.playback and booking.stage in ("booked", "refused")
         ):
             call.playback = None
-            return Step(hang_up=True, outcome="callback")
+            outcome = "callback" if booking.stage == "booked" else "failed"
+            return Step(hang_up=True, outcome=outcome)
     return Step()
 
 
@@ -88,7 +89,20 @@ def _typed(
         return _ask_again(call, node, len(number))
     if not isinstance(book.dialable(call.caller.number), Refusal):
         return _book(call, node, book, call.caller.number, now)
-    return Step([call.note("callback_refused", reason="no-number")], hang_up=True, outcome="failed")
+    return _refused(call, [call.note("callback_refused", reason="no-number")])
+
+
+# A caller whose callback cannot be booked (no number we may call, a cap reached) hears why
+# in stock words before the line closes: never silence.
+SORRY = ("sound:im-sorry", "sound:please-try-call-later")
+
+
+def _refused(call: Call, commands: list[Command]) -> Step:
+    booking = call.step
+    assert isinstance(booking, Booking)
+    booking.stage = "refused"
+    media = [*call.cancel_timer(), *call.stop_playback(), *call.play_media(SORRY)]
+    return Step(commands + media)
 
 
 def _ask_again(call: Call, node: CallbackNode, digits: int) -> Step:
@@ -107,7 +121,7 @@ def _book(call: Call, node: CallbackNode, book: CallbackBook, number: str, now: 
     booked = request(call, book, node.queue, number, "caller", now)
     commands: list[Command] = [*call.cancel_timer(), *call.stop_playback(), *booked]
     if not any(isinstance(c, SaveCallback) for c in booked):
-        return Step(commands, hang_up=True, outcome="failed")
+        return _refused(call, booked)
     booking.stage = "booked"
     ahead = sum(1 for t in book.pending() if t.queue == node.queue) - 1
     media = call.media(node.booked)

@@ -69,3 +69,26 @@ def test_a_caller_id_that_is_no_number_we_may_call_is_not_booked_but_the_caller_
     world.wait(10)
     [task] = callbacks.tasks.values()
     assert task.number == "+79001234567"
+
+
+def test_a_caller_refused_by_a_cap_hears_why_before_the_line_closes() -> None:
+    world, callbacks = shop()
+    callbacks.rules = CallbackRules(max_open_per_queue=1)
+    first = world.call("100", Caller("+79991234567", "Ivan"))
+    world.wait(3)
+    world.pbx.press(first.call_id, "1")
+    world.wait(1)
+    world.pbx.press(first.call_id, "1")  # this number
+    world.wait(10)
+    assert len(callbacks.tasks) == 1
+    again = world.call("100", Caller("+79997654321", "Olga"))
+    world.wait(3)
+    world.pbx.press(again.call_id, "1")
+    world.wait(1)
+    world.pbx.press(again.call_id, "1")
+    world.wait(1)
+    assert world.notes.of(again.call_id, "callback_refused")
+    assert not again.ended_by  # still told why
+    world.wait(10)
+    assert "sound:im-sorry" in again.heard and "sound:please-try-call-later" in again.heard
+    assert again.ended_by == "ivr" and len(callbacks.tasks) == 1
