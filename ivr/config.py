@@ -194,6 +194,9 @@ class CallbackSettings(_Section):
         None, description="a schedule of the roster: callbacks are made only while it is open"
     )
     voicemail_folder: Path = Path("../voicemail")
+    voicemail_days: int = Field(
+        30, ge=1, le=3650, description="a voicemail message is deleted this long after it was left"
+    )
 
     @field_validator("country")
     @classmethod

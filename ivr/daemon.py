@@ -94,7 +94,9 @@ class Daemon:
         self.recordings = RecordingKeeper(recordings.folder, self._fetch_recording,
                                           ZoneInfo(recordings.timezone))  # fmt: skip
         self.voicemails_kept = VoicemailKeeper(
-            settings.callbacks.voicemail_folder, self._fetch_recording
+            settings.callbacks.voicemail_folder,
+            self._fetch_recording,
+            keep_days=settings.callbacks.voicemail_days,
         )
         # Spoken survey comments: beside the recordings, for the same supervisors, pruned
         # like them.
@@ -350,14 +352,21 @@ class Daemon:
         event(log, "daemon.stopped", role=self.role, lease_lost=self.lease_lost)
 
     async def _prune_recordings(self) -> None:
-        """Delete recordings past their retention: at start, then once a day."""
-        folder = self.settings.recordings.folder
+        """Delete recordings and voicemail past their retention: at start, then once a day."""
+        folders = [
+            (self.settings.recordings.folder, None),
+            (self.settings.callbacks.voicemail_folder, self.settings.callbacks.voicemail_days),
+        ]
         while True:
-            if folder.is_dir():
+            for folder, default_days in folders:
+                if not folder.is_dir():
+                    continue
                 try:
                     now = datetime.now(UTC)
-                    deleted = await asyncio.to_thread(prune, folder, now, prune_log)
-                    event(log, "recordings.pruned", files=len(deleted))
+                    deleted = await asyncio.to_thread(
+                        prune, folder, now, prune_log, False, default_days
+                    )
+                    event(log, "recordings.pruned", folder=str(folder), files=len(deleted))
                 except OSError as exc:
                     event(log, "recordings.prune_failed", logging.ERROR, error=str(exc))
             await asyncio.sleep(PRUNE_EVERY)

@@ -301,11 +301,20 @@ def _prune_recordings(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         print(f"ivr recordings prune: no recordings folder at {folder}", file=sys.stderr)
         return 1
-    deleted = prune(folder, datetime.now(UTC), logging.getLogger("ivr.recordings"), args.dry_run)
-    for path in deleted:
-        print(path)
+    # Voicemail too, after callbacks.voicemail_days (its sidecars may predate the setting).
+    voicemail = settings.callbacks
     verb = "would delete" if args.dry_run else "deleted"
-    print(f"ivr recordings prune: {verb} {len(deleted)} file(s) in {folder}", file=sys.stderr)
+    for root, default_days in (
+        (folder, None),
+        (voicemail.voicemail_folder, voicemail.voicemail_days),
+    ):
+        if not root.is_dir():
+            continue
+        log = logging.getLogger("ivr.recordings")
+        deleted = prune(root, datetime.now(UTC), log, args.dry_run, default_days)
+        for path in deleted:
+            print(path)
+        print(f"ivr recordings prune: {verb} {len(deleted)} file(s) in {root}", file=sys.stderr)
     return 0
 
 

@@ -13,10 +13,11 @@ from ivr.recordings.files import day_folders, read_sidecar, sidecar_path
 STALE_TEMP = timedelta(days=1)
 
 
-def expires(sidecar: dict[str, object]) -> datetime:
-    """When a recording may be deleted: its end (or start) plus its retention days."""
+def expires(sidecar: dict[str, object], default_days: int | None = None) -> datetime:
+    """When a recording may be deleted: its end (or start) plus its retention days (the
+    sidecar's own, else `default_days`: voicemail left before it had a retention)."""
     stamp = sidecar.get("end") or sidecar.get("start")
-    days = sidecar.get("retention_days")
+    days = sidecar.get("retention_days", default_days)
     if not isinstance(stamp, str) or not isinstance(days, int) or isinstance(days, bool):
         raise ValueError("the sidecar needs end (or start) and retention_days")
     ended = datetime.fromisoformat(stamp)
@@ -25,7 +26,13 @@ def expires(sidecar: dict[str, object]) -> datetime:
     return ended + timedelta(days=days)
 
 
-def prune(root: Path, now: datetime, log: logging.Logger, dry_run: bool = False) -> list[Path]:
+def prune(
+    root: Path,
+    now: datetime,
+    log: logging.Logger,
+    dry_run: bool = False,
+    default_days: int | None = None,
+) -> list[Path]:
     """Delete every recording (wav and sidecar) past its retention; the files deleted.
 
     A recording without a readable sidecar is kept: nobody can say how long it must be kept.
@@ -41,7 +48,7 @@ def prune(root: Path, now: datetime, log: logging.Logger, dry_run: bool = False)
             if sidecar.is_symlink() or not sidecar.is_file():
                 continue
             try:
-                due = expires(read_sidecar(sidecar))
+                due = expires(read_sidecar(sidecar), default_days)
             except (OSError, ValueError) as exc:
                 event(log, "recording.sidecar_unreadable", logging.WARNING, path=str(sidecar),
                       error=str(exc)[:200])  # fmt: skip

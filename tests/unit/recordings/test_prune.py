@@ -145,3 +145,22 @@ def test_ivr_recordings_prune_says_when_there_is_no_folder(
     config.write_text("recordings: {folder: nowhere}\n")
     assert main(["recordings", "prune", "--config", str(config)]) == 1
     assert "no recordings folder at" in capsys.readouterr().err
+
+
+def test_voicemail_left_before_it_had_a_retention_goes_after_the_default(tmp_path: Path) -> None:
+    # Voicemail sidecars written before callbacks.voicemail_days existed carry no retention.
+    left = NOW - timedelta(days=31)
+    old = path_for(tmp_path, "vm-old", left)
+    write_sidecar(old, {"call_id": "a", "at": left.isoformat(), "end": left.isoformat()})
+    old.write_bytes(b"RIFF....WAVE")
+    recent = path_for(tmp_path, "vm-recent", NOW - timedelta(days=29))
+    stamp = (NOW - timedelta(days=29)).isoformat()
+    write_sidecar(recent, {"call_id": "b", "at": stamp, "end": stamp})
+    recent.write_bytes(b"RIFF....WAVE")
+    own = recording(tmp_path, "vm-own", ended_days_ago=31, retention_days=60)
+
+    assert prune(tmp_path, NOW, log) == []  # recordings without a retention are kept
+    deleted = prune(tmp_path, NOW, log, default_days=30)
+
+    assert sorted(deleted) == sorted([old, old.with_suffix(".json")])
+    assert recent.exists() and own.exists()
