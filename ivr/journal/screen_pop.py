@@ -18,25 +18,35 @@ class ScreenPops:
         self.url = url
         self.timeout = timeout
         self.latest: dict[str, dict[str, Any]] = {}
-        self._calls_today: dict[tuple[str, str], int] = {}
+        # Calls per number on the current (UTC) day only: a new day starts the count afresh,
+        # so memory holds one day's callers, not every number ever seen.
+        self._day = ""
+        self._calls_today: dict[str, int] = {}
         self._hook = Webhook(url, "screen_pop", timeout) if url else None
 
     def record(self, note: Note, at: float) -> None:
         if note.kind == NoteKind.ARRIVED:
             number = note.fields.get("caller_number", "")
             if number:
-                key = (number, time.strftime("%Y-%m-%d", time.gmtime(at)))
-                self._calls_today[key] = self._calls_today.get(key, 0) + 1
+                self._roll_day(at)
+                self._calls_today[number] = self._calls_today.get(number, 0) + 1
         elif note.kind == NoteKind.ANSWERED:
             pop = self._pop(note, at)
             self.latest[pop["agent"]] = pop
             if self._hook is not None:
                 self._hook.send(pop, note.call_id)
 
+    def _roll_day(self, at: float) -> None:
+        day = time.strftime("%Y-%m-%d", time.gmtime(at))
+        if day != self._day:
+            self._day = day
+            self._calls_today.clear()
+
     def _pop(self, note: Note, at: float) -> dict[str, Any]:
         fields = note.fields
         number = fields.get("caller_number", "")
-        today = self._calls_today.get((number, time.strftime("%Y-%m-%d", time.gmtime(at))), 1)
+        self._roll_day(at)
+        today = self._calls_today.get(number, 1)
         return {
             "call": note.call_id,
             "agent": fields.get("agent", ""),
