@@ -50,6 +50,7 @@ from ivr.recordings.prune import prune
 from ivr.recordings.voicemail import VoicemailKeeper
 from ivr.reload import Reloader, init_queue_series
 from ivr.routing.desk import Desk, snapshot
+from ivr.service.heap import trim_heap_forever
 from ivr.service.state import ServiceState
 from ivr.store.open import open_callbacks, open_journal, open_stores
 from ivr.switchboard import checkpoints, closure
@@ -268,11 +269,12 @@ class Daemon:
         gauges_task = asyncio.create_task(self._export_gauges())
         prune_task = asyncio.create_task(self._prune_recordings())
         retention_task = asyncio.create_task(self._forget_numbers())
+        heap_task = asyncio.create_task(trim_heap_forever())
         await self.ami.start()
         plans = ",".join(f"{p.name}@{p.version}" for p in self.switchboard.plans.plans)
         event(log, "daemon.started", version=__version__, http=http.listen,
               app=self.settings.ari.app, plans=plans)  # fmt: skip
-        tasks = [ari_task, watch_task, gauges_task, prune_task, retention_task]
+        tasks = [ari_task, watch_task, gauges_task, prune_task, retention_task, heap_task]
         if self.lease is not None:
             tasks.append(asyncio.create_task(self._hold_lease()))
         await self._stopping.wait()
