@@ -28,7 +28,10 @@ HOSTILE = "Evil\r\nVariable: GLOBAL(PWNED)=1\r\nInjected: yes\r\n" + "A" * 4096
 async def test_healthz_follows_an_asterisk_restart_and_the_next_call_works(
     lab_paths: LabPaths, credentials: dict[str, str], daemon: DaemonProcess
 ) -> None:
-    assert daemon.health() == (200, {"ok": True, "role": "single", "ari": True, "ami": True})
+    assert daemon.health() == (
+        200,
+        {"ok": True, "role": "single", "ari": True, "ami": True, "line": "open", "closed": []},
+    )
     await asyncio.to_thread(asterisk.stop, lab_paths)
     await asyncio.to_thread(lambda: daemon.wait_health(503, 10, ari=False, ami=False))
     await asyncio.to_thread(asterisk.start, lab_paths, credentials)
