@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-import phonenumbers
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -20,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ivr.callbacks.numbers import known_country
 from ivr.plan.errors import Problem, printable
 from ivr.plan.source import Source, SourceError, parse
 from ivr.schedule.parse import known_zone
@@ -201,7 +201,7 @@ class CallbackSettings(_Section):
     @field_validator("country")
     @classmethod
     def _known_country(cls, value: str) -> str:
-        if value not in phonenumbers.SUPPORTED_REGIONS:
+        if not known_country(value):
             raise ValueError(f"unknown country {value!r}: write an ISO 3166 code such as RU")
         return value
 

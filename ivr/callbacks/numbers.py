@@ -1,5 +1,6 @@
 """The numbers the shop calls back: any spelling normalised to E.164, then checked against the
-numbering plan (the `phonenumbers` library). One function for the website and the keypad."""
+numbering plan (the `phonenumbers` library). One function for the website and the keypad,
+and one spelling for matching a number wherever it is kept (`ivr erase`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 SPELLING = re.compile(r"\+?[0-9 ().-]{1,32}")
 # Numbers a callback must never pay for: calling them makes money for whoever owns them.
 COSTLY = (PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST)
+DEFAULT_COUNTRY = "RU"  # how national spellings (8 900..., 900...) are read
+_NOT_DIGITS = re.compile(r"[^0-9]")
 
 
 class NumberRefused(ValueError):
@@ -44,3 +47,21 @@ def dialable(text: str, country: str, international: bool = False) -> str:
     if phonenumbers.number_type(number) in COSTLY:
         raise NumberRefused("premium-rate and shared-cost numbers are not called back")
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def number_key(text: str, country: str = DEFAULT_COUNTRY) -> str:
+    """`text` in E.164 (+79001234567) when it reads as a possible number, else its digits.
+
+    The journal keeps caller numbers as the network sent them (digits, sometimes without the
+    country code or with a trunk prefix), callbacks in E.164: both meet here."""
+    digits = _NOT_DIGITS.sub("", text)
+    if not digits:
+        return ""
+    for spelling, region in ((text, country), ("+" + digits, None)):
+        try:
+            number = phonenumbers.parse(spelling, region)
+        except NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return digits

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ivr.callbacks.numbers import DEFAULT_COUNTRY, number_key
 from ivr.http.site import Site, json_body
-from ivr.ops.numbers import DEFAULT_COUNTRY, number_key
 
 
 def add_erase_routes(

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivr.callbacks.numbers import DEFAULT_COUNTRY, number_key
 from ivr.calls.ports import CallbackStore
 from ivr.ops import files
-from ivr.ops.numbers import DEFAULT_COUNTRY, number_key
 from ivr.store.port import Entry, JournalStore
 
 NUMBER_FIELD = "caller_number"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from ivr.callbacks.numbers import number_key
 from ivr.calls.ports import CallbackStore
 from ivr.cli.main import main
 from ivr.ops.erase import erase_number
-from ivr.ops.numbers import number_key
 from ivr.ops.retention import MASK, forget_numbers
 from ivr.recordings.files import path_for, write_sidecar
 from ivr.store.port import JournalStore
