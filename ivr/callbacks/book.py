@@ -9,7 +9,7 @@ import math
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -320,6 +320,17 @@ class CallbackBook:
             t.id for t in self.tasks.values() if t.status != "pending" and t.requested_at < moment
         ]:
             del self.tasks[task_id]
+
+    def let_go(self, number_matches: Callable[[str], bool]) -> list[CallbackTask] | None:
+        """Forget every task whose number matches (an erasure) and return them; None, and
+        nothing forgotten, while one of them is being dialled."""
+        tasks = [t for t in self.tasks.values() if number_matches(t.number)]
+        if any(t.id in self.dialing for t in tasks):
+            return None
+        for task in tasks:
+            del self.tasks[task.id]
+        self._stale = True
+        return tasks
 
     def _in_hours(self, now: float) -> bool:
         hours = self.rules.hours

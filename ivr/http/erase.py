@@ -23,15 +23,12 @@ def add_erase_routes(
         if not isinstance(number, str) or not number_key(number, country):
             raise web.HTTPBadRequest(text='give "number" as text with digits')
         key = number_key(number, country)
-        book = site.switchboard.callback_book
-        tasks = [t for t in book.tasks.values() if number_key(t.number, country) == key]
-        if any(t.id in book.dialing for t in tasks):
+        # Gone from memory only: `ivr erase` deletes them from the store next.
+        tasks = site.switchboard.callback_book.let_go(lambda n: number_key(n, country) == key)
+        if tasks is None:
             raise web.HTTPConflict(
                 text="a callback to this number is being dialled; try again when it ends"
             )
-        for task in tasks:
-            # Gone from memory only: `ivr erase` deletes it from the store next.
-            del book.tasks[task.id]
         calls = [
             c
             for c in site.switchboard.calls.values()

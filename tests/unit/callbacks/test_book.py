@@ -215,3 +215,19 @@ def test_the_agents_phone_shows_the_callback_and_its_topic_with_nothing_that_bre
     offer = Offer("cb-t1-1", "returns", ("agent1",), ("PJSIP/agent1",), 15)
     [ring] = [c for c in ring_agents(dial, offer) if isinstance(c, RingAgent)]
     assert ring.caller_id == '"Callback Order 42 b Via: evil" <+79001234567>'
+
+
+def test_an_erased_number_leaves_the_book_and_is_no_longer_work() -> None:
+    hours = load_schedules(
+        {"day": {"timezone": "Europe/Moscow", "weekly": {"mon-fri": "09:00-18:00"}}}
+    )
+    book = CallbackBook(CallbackRules(hours=hours["day"]))
+    gone = book.request("+79991234567", "returns", "web", NIGHT)
+    kept = book.request("+79997654321", "returns", "web", NIGHT + 60)
+    assert isinstance(gone, CallbackTask) and isinstance(kept, CallbackTask)
+    assert book.next_due(NIGHT) == NINE
+    book.dialling(kept)
+    assert book.let_go(lambda number: number == kept.number) is None  # being dialled
+    assert book.let_go(lambda number: number == gone.number) == [gone]
+    assert list(book.tasks) == [kept.id]
+    assert book.next_due(NIGHT) is None and not book.has_work(NINE)
