@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import pstats
 import shutil
 import signal
 import statistics
@@ -36,10 +37,12 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ivr.lab import agent_pool, asterisk, lab, sipp
 from ivr.lab.caller_load import CallerLoad, RunningLoad
@@ -388,7 +391,94 @@ def memory_per_call(
     return idle, peak, waiting
 
 
-def start_daemon(credentials: dict[str, str], workdir: Path, agents: int) -> DaemonProcess:
+class ProfiledDaemon(DaemonProcess):
+    """The daemon under cProfile; the profile is written when it exits (SIGTERM)."""
+
+    def __init__(self, *args: Any, profile: Path, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.profile = profile
+
+    def start(self) -> DaemonProcess:
+        argv = [sys.executable, "-m", "cProfile", "-o", str(self.profile), "-m", "ivr", "run",
+                "--config", str(self.config)]  # fmt: skip
+        self.process = subprocess.Popen(
+            argv, env=self.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        threading.Thread(target=self._read, daemon=True).start()
+        return self
+
+
+# Where a profiled function's time is counted: the first group whose mark is in its file name.
+PROFILE_GROUPS = (
+    ("AMI (panoramisk)", ("panoramisk/",)),
+    ("ARI client (aioari, aioswagger11)", ("aioari/", "aioswagger11/", "builtins.compile",
+                                          "__build_class__")),
+    ("ARI adapter (ivr/pbx)", ("ivr/pbx/",)),
+    ("HTTP and WebSocket (aiohttp, yarl, multidict)", ("aiohttp/", "yarl/", "multidict/")),
+    ("journal outputs (ivr/journal, logging, prometheus)", ("ivr/journal/", "ivr/logs.py",
+                                                          "logging/", "prometheus_client/")),
+    ("store (the loop's side)", ("ivr/store/", "sqlite3", "redis/")),
+    ("core (switchboard, calls, routing, plan, schedule, callbacks)", (
+        "ivr/switchboard/", "ivr/calls/", "ivr/routing/", "ivr/plan/", "ivr/schedule/",
+        "ivr/callbacks/")),
+    ("JSON", ("json/",)),
+    ("event loop and sockets", ("asyncio/", "selectors.py", "socket", "ssl")),
+)  # fmt: skip
+IDLE = "<method 'poll' of 'select.epoll' objects>"
+
+
+def print_profile(profile: Path, top: int = 15) -> None:
+    """Where the daemon's event-loop thread spent its time, by part and by function."""
+    stats = pstats.Stats(str(profile))
+    table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    busy = {key: value for key, value in table.items() if key[2] != IDLE}
+    total = sum(value[2] for value in busy.values())
+    groups: dict[str, float] = {}
+    memo: dict[Any, dict[str, float]] = {}
+    for key, value in busy.items():
+        for group, share in _shares(key, table, memo, 0).items():
+            groups[group] = groups.get(group, 0.0) + share * value[2]
+    print(f"profile of the loop's thread ({profile}): {total:.2f} s busy (cProfile's own "
+          "overhead included), by part (built-ins and the standard library counted with "
+          "their callers):")  # fmt: skip
+    for group, seconds in sorted(groups.items(), key=lambda item: -item[1]):
+        print(f"  {seconds:6.2f} s {seconds / total:4.0%}  {group}")
+    print("  the functions with the most time inside them:")
+    rows = sorted(busy.items(), key=lambda item: item[1][2], reverse=True)
+    for (filename, line, name), (_, calls, inside, cumulative, _) in rows[:top]:
+        where = filename.split("site-packages/")[-1].split(f"{REPO}/")[-1]
+        print(f"  {inside:6.3f} s {cumulative:6.3f} s cum {calls:8d} calls  {where}:{line} {name}")
+
+
+def _shares(key: Any, table: dict[Any, Any], memo: dict[Any, dict[str, float]],
+            depth: int) -> dict[str, float]:  # fmt: skip
+    """The groups a function's own time belongs to: its file's, or else its callers', in
+    proportion to the time spent in it from each."""
+    if key in memo:
+        return memo[key]
+    filename, _, name = key
+    where = f"{filename} {name}"
+    group = next((g for g, marks in PROFILE_GROUPS if any(m in where for m in marks)), None)
+    if group is not None and filename != "~":
+        found = {group: 1.0}
+    elif depth > 20 or key not in table or not table[key][4]:
+        found = {group or "other": 1.0}
+    else:
+        memo[key] = {"other": 1.0}  # a cycle counts as other
+        callers = table[key][4]
+        weight = sum(c[2] for c in callers.values()) or 1.0
+        found = {}
+        for caller, figures in callers.items():
+            for g, share in _shares(caller, table, memo, depth + 1).items():
+                found[g] = found.get(g, 0.0) + share * figures[2] / weight
+    memo[key] = found
+    return found
+
+
+def start_daemon(
+    credentials: dict[str, str], workdir: Path, agents: int, profile: Path | None = None
+) -> DaemonProcess:
     plans, roster = workdir / "plans", workdir / "agents"
     plans.mkdir(parents=True, exist_ok=True)
     roster.mkdir(exist_ok=True)
@@ -401,7 +491,11 @@ def start_daemon(credentials: dict[str, str], workdir: Path, agents: int) -> Dae
         + "  - {id: hold01, name: Nobody, endpoint: PJSIP/hold01, team: shop,"
         " skills: {returns: 5}}\n"
     )
-    daemon = DaemonProcess(credentials, workdir, plans, roster).start()
+    daemon = (
+        ProfiledDaemon(credentials, workdir, plans, roster, profile=profile)
+        if profile is not None
+        else DaemonProcess(credentials, workdir, plans, roster)
+    ).start()
     daemon.wait_health(200, timeout=30)
     for i in range(1, agents + 1):
         status, body = daemon.api("POST", f"/api/agents/{agent_pool.name(i)}/sign-in")
@@ -421,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceiling", type=float, default=300.0, help="steps: highest rate")
     parser.add_argument("--concurrent", type=int, default=500, help="memory: callers waiting")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--profile", action="store_true",
+                        help="cpu: the daemon under cProfile; where its time went")  # fmt: skip
     options = parser.parse_args(argv)
     parts = set(options.parts.split(","))
     if "steps" in parts and shutil.which("tcpdump") is None:
@@ -447,13 +543,18 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             twin = queue_path(paths, "twin", TWIN_QUEUE_NUMBER, options.rate, options.calls,
                               options.talk, phones, {"asterisk": pbx})  # fmt: skip
-            daemon = start_daemon(credentials, workdir, options.agents)
+            profile = workdir / "daemon.prof" if options.profile else None
+            daemon = start_daemon(credentials, workdir, options.agents, profile)
             assert daemon.process is not None
             ours = queue_path(paths, "daemon", QUEUE_NUMBER, options.rate, options.calls,
                               options.talk, phones,
                               {"asterisk": pbx, "daemon": daemon.process.pid})  # fmt: skip
             wait_idle(daemon, timeout=60)
             print_cpu(twin, ours, options)
+            if profile is not None:
+                daemon.stop()
+                daemon = None
+                print_profile(profile)
             for phone in phones:
                 phone.stop()
             phones = []
