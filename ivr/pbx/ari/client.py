@@ -1,46 +1,177 @@
-"""The ARI client as the adapter uses it: connecting without aioari's leak, and errors told
-without the credentials aioari puts in URLs."""
+"""A thin ARI client on aiohttp: the REST operations the adapter uses and the event WebSocket.
+
+Why not aioari: it loads Asterisk's swagger docs (a dozen documents) at every connect and
+builds a Python class for every request (`aioari/model.py`), freed only by the cycle
+collector: about a third of the daemon's CPU per call in issue 14's profile, for a dozen
+operations whose paths and parameters never change. And it sends the credentials as an
+`api_key` in every URL, where aiohttp's errors, tracebacks and proxies' logs show them.
+Here: one aiohttp session per link, keep-alive, HTTP basic auth; plain JSON in and out;
+errors (`AriError`) carry the status and Asterisk's message, never the credentials.
+"""
 
 from __future__ import annotations
 
-import urllib.parse
-from collections.abc import Awaitable
+import base64
+import json
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
-import aioari
-from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
+import aiohttp
+from yarl import URL
 
 from ivr.config import AriSettings
+
+# A request Asterisk does not answer within this long has failed (the call's next commands
+# wait behind it); the event socket has no such limit.
+REQUEST_SECONDS = 10.0
+
+
+class AriError(Exception):
+    """ARI refused a request: its HTTP status and Asterisk's own message."""
+
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"{method} {path}: HTTP {status} {message}".strip())
+        self.status = status
+        self.message = message
+
+
+class AriClient:
+    """The ARI operations of the adapter over one keep-alive HTTP session."""
+
+    def __init__(self, settings: AriSettings) -> None:
+        self._base = URL(settings.url.rstrip("/")) / "ari"
+        token = f"{settings.user}:{settings.password.get_secret_value()}".encode()
+        self._session = aiohttp.ClientSession(
+            headers={"Authorization": "Basic " + base64.b64encode(token).decode("ascii")},
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        self._timeout = aiohttp.ClientTimeout(total=REQUEST_SECONDS)
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def events(self, app: str) -> aiohttp.ClientWebSocketResponse:
+        """The app's event WebSocket (this registers the Stasis app with Asterisk)."""
+        url = self._base.with_scheme("wss" if self._base.scheme == "https" else "ws")
+        try:
+            return await self._session.ws_connect(url / "events", params={"app": app})
+        except aiohttp.WSServerHandshakeError as exc:
+            raise AriError("GET", "/ari/events", exc.status, exc.message) from None
+
+    async def request(
+        self,
+        method: str,
+        segments: Sequence[str],
+        params: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """One REST request to /ari/SEGMENTS; Asterisk's JSON answer, or None without one."""
+        url = self._base.joinpath(*segments)
+        async with self._session.request(
+            method, url, params=params, json=body, timeout=self._timeout
+        ) as response:
+            data = await response.read()
+            if response.status >= 400:
+                raise AriError(method, url.path, response.status, _message(data))
+            if data and response.content_type == "application/json":
+                return await response.json()
+            return None
+
+    # Channels.
+
+    async def channels(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await self.request("GET", ["channels"])
+        return found
+
+    def answer(self, channel: str) -> Awaitable[Any]:
+        return self.request("POST", ["channels", channel, "answer"])
+
+    def hang_up(self, channel: str) -> Awaitable[Any]:
+        return self.request("DELETE", ["channels", channel])
+
+    def play(
+        self, channel: str, playback: str, media: Iterable[str], language: str
+    ) -> Awaitable[Any]:
+        """One playback of several media, one after the other (one PlaybackFinished)."""
+        params = {"media": ",".join(media), "lang": language}
+        return self.request("POST", ["channels", channel, "play", playback], params)
+
+    def stop_playback(self, playback: str) -> Awaitable[Any]:
+        return self.request("DELETE", ["playbacks", playback])
+
+    def start_music(self, channel: str, music_class: str) -> Awaitable[Any]:
+        return self.request("POST", ["channels", channel, "moh"], {"mohClass": music_class})
+
+    def stop_music(self, channel: str) -> Awaitable[Any]:
+        return self.request("DELETE", ["channels", channel, "moh"])
+
+    def originate(
+        self, channel: str, endpoint: str, app: str, app_args: str, caller_id: str | None,
+        timeout: int,
+    ) -> Awaitable[Any]:  # fmt: skip
+        """A new channel `channel` to `endpoint`, into Stasis(app, app_args) once answered."""
+        params = {"endpoint": endpoint, "app": app, "appArgs": app_args, "timeout": str(timeout)}
+        if caller_id:
+            params["callerId"] = caller_id
+        return self.request("POST", ["channels", channel], params)
+
+    def continue_in_dialplan(self, channel: str, label: str = "") -> Awaitable[Any]:
+        params = {"label": label} if label else None
+        return self.request("POST", ["channels", channel, "continue"], params)
+
+    def record(self, channel: str, name: str, **options: str) -> Awaitable[Any]:
+        """Record the channel's caller to the stored recording `name` (ARI's parameters)."""
+        return self.request("POST", ["channels", channel, "record"], {"name": name, **options})
+
+    # Bridges and recordings.
+
+    def create_bridge(self, bridge: str) -> Awaitable[Any]:
+        return self.request("POST", ["bridges", bridge], {"type": "mixing"})
+
+    def add_to_bridge(self, bridge: str, channels: Iterable[str]) -> Awaitable[Any]:
+        params = {"channel": ",".join(channels)}
+        return self.request("POST", ["bridges", bridge, "addChannel"], params)
+
+    def destroy_bridge(self, bridge: str) -> Awaitable[Any]:
+        return self.request("DELETE", ["bridges", bridge])
+
+    def record_bridge(self, bridge: str, name: str) -> Awaitable[Any]:
+        params = {"name": name, "format": "wav", "ifExists": "overwrite"}
+        return self.request("POST", ["bridges", bridge, "record"], params)
+
+    def mute_recording(self, name: str, mute: bool) -> Awaitable[Any]:
+        return self.request("POST" if mute else "DELETE", ["recordings", "live", name, "mute"])
+
+    # The application.
+
+    def allow_events(self, app: str, types: Iterable[str]) -> Awaitable[Any]:
+        """Asterisk sends the app only events of these types (ARI's event filter)."""
+        body = {"allowed": [{"type": kind} for kind in types]}
+        return self.request("PUT", ["applications", app, "eventFilter"], body=body)
 
 
 async def ignore_missing(request: Awaitable[Any]) -> None:
     # The channel or bridge may be gone already (hung up, destroyed): nothing left to do.
     try:
         await request
-    except Exception as exc:
-        if getattr(exc, "status", None) != 404 and getattr(exc, "status_code", None) != 404:
+    except AriError as exc:
+        if exc.status != 404:
             raise
 
 
-async def connect(settings: AriSettings) -> Any:
-    """aioari.connect(), minus its leak: when loading the API docs fails it never closes its
-    HTTP session, and a PBX that restarts would leave one behind per attempt."""
-    host = urllib.parse.urlparse(settings.url).netloc.split(":")[0]
-    token = f"{settings.user}:{settings.password.get_secret_value()}"
-    http = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, token))
-    client = aioari.Client(settings.url, http)
-    try:
-        await client.init()
-    except BaseException:
-        await http.close()
-        raise
-    return client
-
-
 def describe(exc: BaseException) -> str:
-    # aiohttp errors carry the request URL, and aioari puts the api_key in it: keep it out.
-    status = getattr(exc, "status", None) or getattr(exc, "status_code", None)
-    text = getattr(exc, "text", None) or getattr(exc, "reason", None) or ""
-    if status:
-        return f"HTTP {status} {str(text)[:200]}".strip()
-    return type(exc).__name__ + (f": {str(exc)[:200]}" if "api_key" not in str(exc) else "")
+    """What failed, for the log: the status and Asterisk's message, or the error's kind."""
+    if isinstance(exc, AriError):
+        return f"HTTP {exc.status} {exc.message}".strip()
+    text = str(exc)[:200]
+    return type(exc).__name__ + (f": {text}" if text else "")
+
+
+def _message(data: bytes) -> str:
+    """Asterisk's `{"message": ...}` (or the start of whatever else it said)."""
+    try:
+        found = json.loads(data)
+    except ValueError:
+        return data[:200].decode("utf-8", "replace").strip()
+    message = found.get("message") if isinstance(found, dict) else None
+    return message[:200] if isinstance(message, str) else ""

@@ -23,6 +23,18 @@ AGENT_LEG = "agent"
 TRANSFER_LEG = "transfer"
 # extensions.conf sends agents' feature codes as Stasis(ivr,feature).
 FEATURE = "feature"
+# Every event type the adapter reads (translate, and pbx.py: hang-up requests, transfer
+# legs): the app's event filter lets Asterisk send these and nothing else.
+EVENTS = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDtmfReceived",
+    "ChannelHangupRequest",
+    "ChannelDestroyed",
+    "PlaybackFinished",
+    "RecordingFinished",
+    "RecordingFailed",
+)
 # Q.850 causes of a leg that ended before it was answered.
 _CAUSES: dict[int, LegEnd] = {17: "busy", 18: "no-answer", 19: "no-answer", 21: "rejected"}
 
