@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date  # `ivr report`
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,13 +217,13 @@ def _journal_settings(command: str, args: argparse.Namespace) -> tuple[Settings,
     return settings, tz
 
 
-def _read_journal(settings: Settings, start: float, end: float) -> list[Entry]:
-    """The journal's entries in [start, end)."""
+def _read_journal(settings: Settings, start: float, end: float) -> Iterator[Entry]:
+    """The journal's entries in [start, end), oldest first, read page by page as used."""
     from ivr.store.open import open_journal
 
     journal = open_journal(settings)
     try:
-        return list(journal.read(start, end))
+        yield from journal.read(start, end)
     finally:
         journal.close()
 

@@ -1,56 +1,24 @@
-"""Call reports from the journal: per-call records, figures by period, queue and topic."""
+"""Call reports from the journal: figures by period, queue and topic, from calls as they finish."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Literal
+from typing import Literal, TypeVar
 
-from ivr.calls.notes import NoteKind
+from ivr.reports.records import CallRecord, calls, finished
+from ivr.reports.tally import Row, Tally, summarise
 from ivr.store.port import Entry
 
+__all__ = ["CallRecord", "Report", "Row", "build", "calls", "summarise"]
+
 By = Literal["hour", "day", "weekday"]
+Key = TypeVar("Key", str, tuple[str, str, str])
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@dataclass(slots=True)
-class CallRecord:
-    """One call as the journal tells it; `queue` is the last queue it waited in."""
-
-    call_id: str
-    arrived: float
-    plan: str = ""
-    queue: str = ""
-    topic: str = ""
-    answered: bool = False
-    abandoned: bool = False
-    wait: float | None = None
-    sla: float | None = None
-    talk: float | None = None
-    outcome: str = ""
-
-    @property
-    def missed(self) -> bool:
-        """Queued and never reached an agent (abandoned, overflowed or sent to a callback)."""
-        return bool(self.queue) and not self.answered
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """Figures for one group; rates are fractions, times seconds, None when undefined."""
-
-    group: str
-    calls: int
-    answered: int
-    abandoned: int
-    abandon_rate: float | None
-    asa: float | None
-    service_level: float | None
-    aht: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,83 +30,6 @@ class Report:
     queues: list[Row]
     topics: list[Row]
     missed_by_hour: dict[str, int]
-
-
-def calls(entries: Iterable[Entry]) -> list[CallRecord]:
-    """Fold the notes of each call into a record, in order of arrival."""
-    records: dict[str, CallRecord] = {}
-    for entry in entries:
-        if not entry.call_id:
-            continue  # desk notes (agents, API) belong to no call
-        record = records.get(entry.call_id)
-        if record is None:
-            # A call that arrived before the window starts at its first note we see.
-            record = records[entry.call_id] = CallRecord(entry.call_id, entry.at)
-        _apply(record, entry)
-    return sorted(records.values(), key=lambda r: (r.arrived, r.call_id))
-
-
-def _apply(record: CallRecord, entry: Entry) -> None:
-    fields = entry.fields
-    match entry.kind:
-        case NoteKind.ARRIVED:
-            record.arrived, record.plan = entry.at, fields.get("plan", "")
-        case NoteKind.TAG:
-            record.topic = fields.get("tag", "")
-        case NoteKind.QUEUE_JOIN:
-            # An overflow joins a new queue: only the last attempt counts.
-            record.queue, record.wait, record.sla = fields.get("queue", ""), None, None
-            record.answered = record.abandoned = False
-        case (
-            NoteKind.ANSWERED
-            | NoteKind.QUEUE_ABANDONED
-            | NoteKind.QUEUE_EXIT
-            | NoteKind.QUEUE_CALLBACK
-        ):
-            record.queue = fields.get("queue", record.queue)
-            record.wait, record.sla = _number(fields.get("wait")), _number(fields.get("sla"))
-            record.answered = entry.kind == NoteKind.ANSWERED
-            record.abandoned = entry.kind == NoteKind.QUEUE_ABANDONED
-            if entry.kind == NoteKind.ANSWERED and fields.get("topic") and not record.topic:
-                record.topic = fields["topic"]
-        case NoteKind.AGENT_HUNG_UP | NoteKind.CALLER_HUNG_UP:
-            record.talk = _number(fields.get("talk"))
-        case NoteKind.ENDED:
-            record.outcome = fields.get("outcome", "")
-            record.plan = record.plan or fields.get("plan", "")
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None  # a hand-edited or foreign note must not stop the report
-
-
-def summarise(group: str, records: Sequence[CallRecord]) -> Row:
-    """Calls, answered, abandoned, abandon rate, ASA, service level and AHT of `records`.
-
-    Abandon rate and service level are over answered + abandoned (overflows and callbacks
-    left the queue by design); service level counts answers within the queue's own sla.
-    """
-    answered = [r for r in records if r.answered]
-    abandoned = sum(1 for r in records if r.abandoned)
-    decided = len(answered) + abandoned
-    waits = [r.wait for r in answered if r.wait is not None]
-    within = sum(
-        1 for r in answered if r.wait is not None and r.sla is not None and r.wait <= r.sla
-    )
-    talks = [r.talk for r in answered if r.talk is not None]
-    return Row(
-        group=group,
-        calls=len(records),
-        answered=len(answered),
-        abandoned=abandoned,
-        abandon_rate=abandoned / decided if decided else None,
-        asa=sum(waits) / len(waits) if waits else None,
-        service_level=within / decided if decided else None,
-        aht=sum(talks) / len(talks) if talks else None,
-    )
 
 
 def period_key(by: By, tz: tzinfo = UTC) -> Callable[[CallRecord], str]:
@@ -154,30 +45,46 @@ def period_key(by: By, tz: tzinfo = UTC) -> Callable[[CallRecord], str]:
     return key
 
 
-def group(records: Sequence[CallRecord], key: Callable[[CallRecord], str]) -> list[Row]:
-    """One row per key, sorted by key, and a `total` row last."""
-    groups: dict[str, list[CallRecord]] = {}
-    for record in records:
-        groups.setdefault(key(record), []).append(record)
-    rows = [summarise(name, groups[name]) for name in sorted(groups)]
-    return [*rows, summarise("total", records)]
+def _rows(tallies: dict[str, Tally], total: Tally) -> list[Row]:
+    return [*(tallies[name].row(name) for name in sorted(tallies)), total.row("total")]
 
 
 def build(entries: Iterable[Entry], by: By = "day", tz: tzinfo = UTC) -> Report:
-    """The whole report over `entries`."""
-    records = calls(entries)
-    queued = [r for r in records if r.queue]
-    missed: dict[str, int] = {f"{hour:02d}": 0 for hour in range(24)}
-    for record in records:
+    """The whole report over `entries` (oldest first), each call counted as it finishes:
+    memory holds the calls under way and a tally per group, not the period."""
+    period = period_key(by, tz)
+    # One tally per (period, topic, queue) as calls come, summed into the sections after.
+    tallies: dict[tuple[str, str, str], Tally] = {}
+    missed = [0] * 24
+    for record in finished(entries):
+        _tally(tallies, (period(record), record.topic or "-", record.queue)).add(record)
         if record.missed:
-            missed[f"{datetime.fromtimestamp(record.arrived, tz).hour:02d}"] += 1
+            missed[datetime.fromtimestamp(record.arrived, tz).hour] += 1
+    periods: dict[str, Tally] = {}
+    topics: dict[str, Tally] = {}
+    queues: dict[str, Tally] = {}
+    total, queued = Tally(), Tally()
+    for (at, topic, queue), tally in tallies.items():
+        for section, name in ((periods, at), (topics, topic)):
+            _tally(section, name).merge(tally)
+        total.merge(tally)
+        if queue:
+            _tally(queues, queue).merge(tally)
+            queued.merge(tally)
     return Report(
         by=by,
-        periods=group(records, period_key(by, tz)),
-        queues=group(queued, lambda r: r.queue),
-        topics=group(records, lambda r: r.topic or "-"),
-        missed_by_hour=missed,
+        periods=_rows(periods, total),
+        queues=_rows(queues, queued),
+        topics=_rows(topics, total),
+        missed_by_hour={f"{hour:02d}": count for hour, count in enumerate(missed)},
     )
+
+
+def _tally(tallies: dict[Key, Tally], name: Key) -> Tally:
+    tally = tallies.get(name)
+    if tally is None:
+        tally = tallies[name] = Tally()
+    return tally
 
 
 COLUMNS = ("calls", "answered", "abandoned", "abandon_rate", "asa", "service_level", "aht")

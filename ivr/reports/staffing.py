@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 from ivr.reports import erlang as forecast
 from ivr.reports import report as reports
+from ivr.reports.records import finished
+from ivr.reports.tally import Sum, Tally
 from ivr.store.port import Entry
 
 Model = Literal["erlang_c", "erlang_a"]
@@ -119,20 +121,10 @@ def window(start: date, end: date, tz: str) -> tuple[float, float]:
     )
 
 
-def mean_patience(records: Iterable[reports.CallRecord]) -> tuple[float | None, int]:
-    """(Estimated mean patience in seconds or None, abandons) of queued calls.
-
-    Total waiting time of every queued caller whose wait is known, over the abandons.
-    """
-    total = 0.0
-    abandoned = 0
-    for record in records:
-        if record.queue and record.wait is not None:
-            total += record.wait
-        abandoned += record.abandoned
-    if not abandoned or total <= 0:
-        return None, abandoned
-    return total / abandoned, abandoned
+def _patience(waited: float, abandoned: int) -> float | None:
+    """Mean patience in seconds: the time all queued callers were seen waiting, over how many
+    hung up (None when nobody did)."""
+    return waited / abandoned if abandoned and waited > 0 else None
 
 
 def build(
@@ -153,36 +145,47 @@ def build(
         raise ValueError("the window must end after it starts")
     zone = ZoneInfo(tz)
     first, last = window(start, end, tz)
-    queued = [r for r in reports.calls(entries) if r.queue and first <= r.arrived < last]
-    by_cell: dict[tuple[int, int], list[reports.CallRecord]] = {}
-    for record in queued:
+    # Counted as each call finishes: a Tally per weekday × hour, not every call's record.
+    by_cell: dict[tuple[int, int], Tally] = {}
+    queued = Tally()
+    waited = Sum()  # every queued caller's wait, for the patience estimate
+    for record in finished(entries):
+        if not record.queue or not first <= record.arrived < last:
+            continue
         moment = datetime.fromtimestamp(record.arrived, zone)
-        by_cell.setdefault((moment.weekday(), moment.hour), []).append(record)
+        cell_key = (moment.weekday(), moment.hour)
+        tally = by_cell.get(cell_key)
+        if tally is None:
+            tally = by_cell[cell_key] = Tally()
+        tally.add(record)
+        queued.add(record)
+        if record.wait is not None:
+            waited.add(record.wait)
 
-    talks = [r.talk for r in queued if r.answered and r.talk is not None]
-    aht = sum(talks) / len(talks) if talks else None
-    if queued and aht is None:
+    aht = queued.talks.mean
+    if queued.calls and aht is None:
         raise ValueError("no answered call with a talk time in the window: no handle time")
-    patience, abandoned = mean_patience(queued)
+    patience = _patience(waited.total, queued.abandoned)
+    abandoned = queued.abandoned
     model: Model = "erlang_a" if patience is not None else "erlang_c"
     days = weekday_counts(start, end)
 
     cells = []
     for weekday in range(7):
         for hour in range(24):
-            records = by_cell.get((weekday, hour), [])
-            if not records or aht is None:
+            cell = by_cell.get((weekday, hour))
+            if cell is None or aht is None:
                 cells.append(Cell(weekday, hour, 0, 0.0, None, "", 0))
                 continue
-            rate = len(records) / days[weekday]
-            own = [r.talk for r in records if r.answered and r.talk is not None]
-            source: Literal["cell", "overall"] = "cell" if len(own) >= min_calls else "overall"
-            cell_aht = sum(own) / len(own) if source == "cell" else aht
+            rate = cell.calls / days[weekday]
+            own = cell.talks
+            source: Literal["cell", "overall"] = "cell" if own.count >= min_calls else "overall"
+            cell_aht = own.total / own.count if source == "cell" else aht
             cells.append(
                 Cell(
                     weekday,
                     hour,
-                    len(records),
+                    cell.calls,
                     rate,
                     cell_aht,
                     source,
@@ -197,7 +200,7 @@ def build(
         target_seconds=target_seconds,
         model=model,
         mean_patience=patience,
-        calls=len(queued),
+        calls=queued.calls,
         abandoned=abandoned,
         aht=aht,
         days=days,

@@ -104,7 +104,7 @@ class RedisJournal:
             for _id, body in page:
                 at = float(body["at"])
                 if start <= at < end:
-                    yield Entry(at, body["call"], body["kind"], json.loads(body["fields"]))
+                    yield Entry.stored(at, body["call"], body["kind"], body["fields"])
             if len(page) < PAGE:
                 return
             low = "(" + page[-1][0]

@@ -20,6 +20,17 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
 """
+# Reads go in pages along journal_at ((at, id): an index holds the rowid after its columns),
+# each page from where the last one stopped.
+PAGE = 1000
+FIRST_PAGE = (
+    "SELECT id, at, call_id, kind, fields FROM journal"
+    " WHERE at >= ? AND at < ? ORDER BY at, id LIMIT ?"
+)
+NEXT_PAGE = (
+    "SELECT id, at, call_id, kind, fields FROM journal"
+    " WHERE (at, id) > (?, ?) AND at < ? ORDER BY at, id LIMIT ?"
+)
 
 
 class SqliteJournal:
@@ -56,15 +67,21 @@ class SqliteJournal:
         self.pending = 0
 
     def read(self, start: float, end: float) -> Iterator[Entry]:
-        """Entries with `start <= at < end`, oldest first (pending appends included)."""
+        """Entries with `start <= at < end`, oldest first (pending appends included).
+
+        Read a page at a time along the index on `at`, each page a statement of its own: a
+        year's journal never sits in memory, and no read snapshot stays open between pages
+        (it would keep the daemon's WAL from being checkpointed for the whole report)."""
         self.flush()
-        rows = self.db.execute(
-            "SELECT at, call_id, kind, fields FROM journal"
-            " WHERE at >= ? AND at < ? ORDER BY at, id",
-            (start, end),
-        )
-        for at, call_id, kind, fields in rows:
-            yield Entry(at, call_id, kind, json.loads(fields))
+        stored = Entry.stored
+        rows = self.db.execute(FIRST_PAGE, (start, end, PAGE)).fetchall()
+        while rows:
+            for _id, at, call_id, kind, fields in rows:
+                yield stored(at, call_id, kind, fields)
+            if len(rows) < PAGE:
+                return
+            last_id, last_at = rows[-1][0], rows[-1][1]
+            rows = self.db.execute(NEXT_PAGE, (last_at, last_id, end, PAGE)).fetchall()
 
     def prune(self, before: float) -> int:
         """Delete entries older than `before`; returns how many."""
