@@ -83,6 +83,7 @@ class Daemon:
             on_presence=lambda endpoint, ok, busy: self.driver.feed(
                 AgentPresence(endpoint, ok, busy)
             ),
+            on_event=lambda name: self.metrics.ami_events.labels(event=name).inc(),
         )
         self.ari = AriPbx(
             settings.ari, settings.reconnect, lambda e: self.driver.feed(e), self._status("ari")

@@ -17,6 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 __all__ = [
     "AGENT_STATES",
+    "AMI_EVENTS",
     "CALLBACK_OUTCOMES",
     "CALL_OUTCOMES",
     "PBX_INTERFACES",
@@ -70,6 +71,9 @@ CALLBACK_OUTCOMES: tuple[str, ...] = ("requested", "completed", "failed", "expir
 
 SURVEY_KINDS: tuple[str, ...] = ("csat", "nps")
 PBX_INTERFACES: tuple[str, ...] = ("ari", "ami")
+AMI_EVENTS: tuple[str, ...] = ("DeviceStateChange", "FullyBooted", "Shutdown", "other")
+"""Values of ``event`` on ``ivr_ami_events_total``: the events the daemon reads (ivr/pbx/ami/
+link.py USED_EVENTS) and ``other``, which stays 0 while Asterisk accepts the session's filter."""
 PLAN_RELOAD_RESULTS: tuple[str, ...] = ("ok", "failed")
 
 QUEUE_WAIT_BUCKETS: tuple[float, ...] = (
@@ -212,6 +216,12 @@ class Metrics:
             ["interface"],
             registry=r,
         )
+        self.ami_events = Counter(
+            "ivr_ami_events",
+            "AMI events the daemon's session received (not answers to its actions), by event.",
+            ["event"],
+            registry=r,
+        )
         self.plan_reloads = Counter(
             "ivr_plan_reloads", "Dial-plan reloads, by result.", ["result"], registry=r
         )
@@ -255,6 +265,8 @@ class Metrics:
         # Fixed label sets exist from the start, so dashboards and alerts see 0, not nothing.
         for interface in PBX_INTERFACES:
             self.pbx_connected.labels(interface=interface).set(0)
+        for name in AMI_EVENTS:
+            self.ami_events.labels(event=name)
         for role in ROLES:
             self.role.labels(role=role).set(0)
         for result in PLAN_RELOAD_RESULTS:

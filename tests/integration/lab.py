@@ -421,7 +421,11 @@ async def sip_call(paths: LabPaths, script: sipp.CallScript, timeout: float = 12
 
 
 class AmiListen:
-    """A raw AMI session for tests: every event as the list of header lines Asterisk sent."""
+    """A raw AMI session for tests: every event as the list of header lines Asterisk sent.
+    It logs in as manager.conf's read-only `wallboard` user: the daemon's own user reads
+    only the classes the daemon needs (no `user`, so no call summaries)."""
+
+    USER = "wallboard"
 
     def __init__(self, credentials: dict[str, str], events: str = "user") -> None:
         self.credentials = credentials
@@ -438,7 +442,7 @@ class AmiListen:
         await self._reader.readline()  # banner
         login = (
             "Action: Login\r\n"
-            f"Username: {self.credentials['IVR_AMI_USER']}\r\n"
+            f"Username: {self.USER}\r\n"
             f"Secret: {self.credentials['IVR_AMI_SECRET']}\r\n"
             f"Events: {self.classes}\r\n\r\n"
         )
