@@ -33,7 +33,7 @@ from ivr.http.recordings import RecordingAccess
 from ivr.http.site import Site
 from ivr.journal.fanout import LogSink, NoteFanout
 from ivr.journal.metrics import ROLES, Metrics
-from ivr.journal.metrics_sink import MetricsSink, export_desk
+from ivr.journal.metrics_sink import DeskGauges, MetricsSink
 from ivr.journal.screen_pop import ScreenPops
 from ivr.journal.store_sink import JournalSink, StoreMetrics
 from ivr.journal.survey_alert import SurveyAlerts
@@ -49,7 +49,7 @@ from ivr.recordings.keeper import RecordingKeeper
 from ivr.recordings.prune import prune
 from ivr.recordings.voicemail import VoicemailKeeper
 from ivr.reload import Reloader, init_queue_series
-from ivr.routing.desk import Desk, snapshot
+from ivr.routing.desk import Desk, figures
 from ivr.service.heap import trim_heap_forever
 from ivr.service.state import ServiceState
 from ivr.store.open import open_callbacks, open_journal, open_stores
@@ -397,12 +397,14 @@ class Daemon:
             callbacks.close()
 
     async def _export_gauges(self) -> None:
-        """Agents by state and callers waiting, refreshed for every scrape to see."""
+        """Agents by state and callers waiting, refreshed for every scrape to see: from counts
+        the desk and the book keep, so a tick costs the same at 50 agents or 5,000."""
+        gauges = DeskGauges(self.metrics)
         while True:
             desk = self.switchboard.desk
             if desk.staffed:
-                export_desk(self.metrics, snapshot(desk, self.clock.now()))
-            self.metrics.callbacks_pending.set(len(self.switchboard.callback_book.pending()))
+                gauges.export(figures(desk, self.clock.now()))
+            self.metrics.callbacks_pending.set(self.switchboard.callback_book.pending_count())
             for plan in self.switchboard.plans.plans:
                 shut = self.switchboard.line.closed_for(plan.name) is not None
                 self.metrics.line_closed.labels(plan=plan.name).set(1 if shut else 0)

@@ -25,6 +25,8 @@ TOPIC_LIMIT = 40  # characters of a topic kept: the agent's phone shows "Callbac
 # Times past this are refused: the hours' calendar works in datetimes, which end in 9999.
 LAST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 ASKED: tuple[Source, ...] = ("caller", "web")  # requests someone made: these are capped
+# Outcomes no retry can mend (the task's queue is gone from the plans): the task fails at once.
+HOPELESS = frozenset({"no-queue"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class CallbackBook:
         self.rules = rules
         self.tasks: dict[str, CallbackTask] = {}
         self.refused: list[SetAside] = []  # tasks handed in that could not be kept
+        # The pending tasks (id -> queue), and how many each queue has: kept at every change
+        # of a task's status, so the metrics tick and callers asking never count or sort.
+        self._open: dict[str, str] = {}
+        self._open_in: dict[str, int] = {}
         for task in tasks:
             self._admit(task)
         self.dialing: set[str] = set()  # tasks whose attempt is under way
@@ -158,6 +164,7 @@ class CallbackBook:
             reference=secrets.token_urlsafe(18) if source == "web" else "",
         )
         self.tasks[task.id] = task
+        self._track(task)
         self._stale = True
         return task
 
@@ -220,6 +227,7 @@ class CallbackBook:
                 task.topic = clean_topic(task.topic)
         if why is None:
             self.tasks[task.id] = task
+            self._track(task)
             return
         if task.status == "pending":
             task.status = "failed"
@@ -263,6 +271,7 @@ class CallbackBook:
         for task in gone:
             task.status = "expired"
             task.history.append({"at": f"{now:.0f}", "outcome": "expired"})
+            self._track(task)
         self._stale = self._stale or bool(gone)
         return gone
 
@@ -302,10 +311,11 @@ class CallbackBook:
         task.history.append({"at": f"{now:.0f}", "outcome": outcome})
         if outcome == "connected":
             task.status = "done"
-        elif task.attempts >= self.rules.max_attempts:
+        elif task.attempts >= self.rules.max_attempts or outcome in HOPELESS:
             task.status = "failed"
         else:
             task.next_attempt_at = now + self.rules.retry_delay
+        self._track(task)
         return task
 
     def pending(self) -> list[CallbackTask]:
@@ -313,13 +323,33 @@ class CallbackBook:
         open_tasks = [t for t in self.tasks.values() if t.status == "pending"]
         return sorted(open_tasks, key=lambda t: (t.place, t.id))
 
+    def pending_count(self, queue: str | None = None) -> int:
+        """How many tasks are open, in `queue` or in all: kept, not counted."""
+        return len(self._open) if queue is None else self._open_in.get(queue, 0)
+
+    def _track(self, task: CallbackTask) -> None:
+        """Keep the open counts in step with a task whose status may have changed."""
+        counted = self._open.get(task.id)
+        if task.status == "pending" and self.tasks.get(task.id) is task:
+            if counted is None:
+                self._open[task.id] = task.queue
+                self._open_in[task.queue] = self._open_in.get(task.queue, 0) + 1
+        elif counted is not None:
+            del self._open[task.id]
+            left = self._open_in[counted] - 1
+            if left:
+                self._open_in[counted] = left
+            else:
+                del self._open_in[counted]
+
     def forget_before(self, moment: float) -> None:
         """Drop finished tasks requested before `moment` (kept a day for the per-number limit)."""
         self._stale = True
-        for task_id in [
-            t.id for t in self.tasks.values() if t.status != "pending" and t.requested_at < moment
+        for task in [
+            t for t in self.tasks.values() if t.status != "pending" and t.requested_at < moment
         ]:
-            del self.tasks[task_id]
+            del self.tasks[task.id]
+            self._track(task)
 
     def let_go(self, number_matches: Callable[[str], bool]) -> list[CallbackTask] | None:
         """Forget every task whose number matches (an erasure) and return them; None, and
@@ -329,6 +359,7 @@ class CallbackBook:
             return None
         for task in tasks:
             del self.tasks[task.id]
+            self._track(task)
         self._stale = True
         return tasks
 

@@ -65,8 +65,8 @@ class AgentSide(RouterState):
         else:
             self._off_duty.add(team)
         changed = False
-        for agent in self._agents.values():
-            if agent.team == team and agent.on_duty != on_duty:
+        for agent in self._members[team]:
+            if agent.on_duty != on_duty:
                 agent.on_duty = on_duty
                 self._refresh(agent)
                 changed = True

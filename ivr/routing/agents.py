@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ivr.routing.tallies import Tally
+
 
 class AgentState(StrEnum):
     SIGNED_OUT = "signed_out"
@@ -58,6 +60,13 @@ class AgentRecord:
     wrap_until: float | None = None
     idle_since: float = 0.0  # when the last call ended (or sign-in): longest-idle's measure
     misses: int = 0  # offers in a row that were not answered
+    # What the router's counts hold for this agent (kept by RouterState._settle): the
+    # tallies of the requirements the agent meets, whether it is counted as staffed and as
+    # offerable in them, and the state it is counted under.
+    tallies: list[Tally] = field(default_factory=list)
+    counted_staffed: bool = False
+    counted_offerable: bool = False
+    shown: AgentState | None = None
 
     @property
     def device_ok(self) -> bool:
@@ -67,6 +76,12 @@ class AgentRecord:
         no call in the agent's hands.
         """
         return self.reachable and (not self.busy or bool(self.ringing or self.talking))
+
+    @property
+    def staffed(self) -> bool:
+        """At work for the queues they meet (signed in, on duty, not paused, reachable), even
+        while ringing, talking or in wrap-up: what staffing counts and estimated waits use."""
+        return self.signed_in and self.on_duty and self.pause_reason is None and self.reachable
 
     @property
     def offerable(self) -> bool:

@@ -50,7 +50,7 @@ class CallerSide(RouterState):
         caller = HeldCall(call_id, queue, (-priority, joined, next(self._seq)), requirement)
         caller.callback = since is not None
         self._calls[call_id] = caller
-        state.callers.add(call_id)
+        state.hold(caller)
         self._waitlist.add(caller, self._index_skill(requirement))
         self._dirty_callers.add(call_id)
         if spec.max_wait is not None and since is None:
@@ -90,7 +90,7 @@ class CallerSide(RouterState):
         caller.agent = agent_id
         caller.answered_at = answered_at
         state = self._queues[queue]
-        state.callers.discard(call_id)
+        state.release(caller)
         state.talking.add(call_id)
         agent.talking.add(call_id)
         self._refresh(agent)

@@ -6,12 +6,14 @@ queue nodes hand their callers off instead of holding them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ivr.plan.queues import QueueSpec
-from ivr.routing.agents import TRUNK_PREFIX
+from ivr.routing.agents import TRUNK_PREFIX, AgentState
+from ivr.routing.results import QueueStats
 from ivr.routing.roster import Roster
 from ivr.routing.router import Router
 
@@ -29,6 +31,7 @@ class Desk:
         self.router_queues = tuple(queues)
         self.router = Router(roster, self.router_queues)
         self._agent_by_endpoint = {a.endpoint.lower(): a.id for a in roster.agents}
+        self.teams_with_people = tuple(sorted({a.team for a in roster.agents}))
         self._kept: dict[str, dict[str, Any]] = {}  # agent id -> the record last given to keep
         self._shift_due: float | None = None  # when a team next goes on or off duty
         self._shifts_known = False
@@ -147,6 +150,29 @@ class Desk:
         """When the router or a team's shift next needs a look, if ever."""
         dues = [d for d in (self.router.next_due(), self._shift_due) if d is not None]
         return min(dues, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFigures:
+    """What the metrics show of the desk every second; counted as agents and callers change,
+    so getting them costs the same at 50 agents or 5,000."""
+
+    teams: tuple[str, ...]  # the teams people belong to (trunks left out)
+    agents: Mapping[tuple[str, AgentState], int]  # people by (team, state); missing: 0
+    queues: tuple[QueueStats, ...]
+    open: Mapping[str, bool]  # queue -> a team that serves it is on shift
+
+
+def figures(desk: Desk, now: float) -> DeskFigures:
+    """The desk's figures for the metrics (`snapshot` is the API's, agent by agent)."""
+    router = desk.router
+    stats = tuple(router.queue_stats(now).values())
+    return DeskFigures(
+        teams=desk.teams_with_people,
+        agents=router.agents_counted(),
+        queues=stats,
+        open={q.queue: router.queue_open(q.queue) for q in stats},
+    )
 
 
 def snapshot(desk: Desk, now: float) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class Offers(RouterState):
         caller.agent = agent_id
         caller.answered_at = now
         state = self._queues[caller.queue]
-        state.callers.discard(call_id)
+        state.release(caller)
         state.talking.add(call_id)
         state.answered += 1
         if now - caller.enqueued_at <= state.spec.sla_seconds:

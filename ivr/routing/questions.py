@@ -3,10 +3,8 @@ and queue stats."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from ivr.plan.queues import QueueSpec
-from ivr.routing.agents import AgentRecord, AgentState, AgentView
+from ivr.routing.agents import AgentState, AgentView
 from ivr.routing.queues import CallState
 from ivr.routing.results import QueueStats, RoutingError
 from ivr.routing.roster import TeamSpec
@@ -89,21 +87,34 @@ class Questions(RouterState):
             result[agent.state].append(agent.id)
         return result
 
+    def agents_counted(self) -> dict[tuple[str, AgentState], int]:
+        """How many people (trunks left out) of each team show each state; pairs with no one
+        are left out. Kept as agents change: it costs the same whatever their number."""
+        self._settle()
+        return {
+            (team, state): people
+            for team, counts in self._shown.items()
+            for state, people in counts.items()
+            if people
+        }
+
     def queue_stats(self, now: float) -> dict[str, QueueStats]:
-        """Every queue at a glance."""
+        """Every queue at a glance; the figures are kept as callers and agents change, so this
+        costs the same whatever the number of agents and callers."""
         self._advance(now)
+        self._settle()
         stats: dict[str, QueueStats] = {}
         for name, state in self._queues.items():
-            held = [self._calls[call_id] for call_id in state.callers]
-            staffed = [a for a in self._agents.values() if self._serves(a, state.requirement)]
+            waiting = len(self._waitlist.queue_keys(name))
+            tally = state.tally
             stats[name] = QueueStats(
                 queue=name,
-                waiting=len(self._waitlist.queue_keys(name)),
-                ringing=sum(1 for c in held if c.state is CallState.RINGING),
+                waiting=waiting,
+                ringing=len(state.callers) - waiting,  # held, not answered, not waiting
                 talking=len(state.talking),
-                longest_wait=max((now - c.enqueued_at for c in held), default=0.0),
-                agents_staffed=len(staffed),
-                agents_available=sum(1 for a in staffed if a.id in self._pool),
+                longest_wait=state.longest_wait(now),
+                agents_staffed=tally.staffed,
+                agents_available=tally.available,
                 answered=state.answered,
                 answered_in_sla=state.answered_in_sla,
                 abandoned=state.abandoned,
@@ -112,21 +123,5 @@ class Questions(RouterState):
             )
         return stats
 
-    def _serves(self, agent: AgentRecord, requirement: Requirement) -> bool:
-        return (
-            agent.signed_in
-            and agent.on_duty
-            and agent.pause_reason is None
-            and agent.reachable
-            and requirement.met_by(agent.skills, agent.team)
-        )
-
     def _staffed(self, requirement: Requirement) -> int:
-        pool: Iterable[AgentRecord]
-        if requirement.skills and not requirement.open_teams:
-            lists = [self._skilled.get(name, []) for name, _ in requirement.skills]
-            smallest = min(lists, key=len)
-            pool = smallest
-        else:
-            pool = self._agents.values()
-        return sum(agent.max_concurrent for agent in pool if self._serves(agent, requirement))
+        return self._tally(requirement).places

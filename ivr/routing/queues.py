@@ -6,12 +6,14 @@ The settings (`QueueSpec`) are the plan's: ivr/plan/queues.py.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ivr.plan.queues import QueueSpec
 from ivr.routing.skills import Requirement
+from ivr.routing.tallies import Tally
 
 
 class CallState(StrEnum):
@@ -76,10 +78,32 @@ class QueueState:
     spec: QueueSpec
     requirement: Requirement
     handle_times: HandleTimes
+    tally: Tally  # the agents meeting `requirement`, counted as they change
     callers: set[str] = field(default_factory=set)  # held, not answered: waiting or ringing
+    # (joined, sequence) of the `callers`, oldest first: the longest wait without a scan.
+    joined: list[tuple[float, int]] = field(default_factory=list)
     talking: set[str] = field(default_factory=set)  # answered, not ended yet
     rr_last: int = -1  # round-robin: ordinal of the agent offered last
     answered: int = 0
     answered_in_sla: int = 0
     abandoned: int = 0
     exited: int = 0
+
+    def hold(self, caller: HeldCall) -> None:
+        """A caller joins the unanswered callers (waiting or ringing)."""
+        self.callers.add(caller.call_id)
+        insort(self.joined, caller.key[1:])
+
+    def release(self, caller: HeldCall) -> None:
+        """A caller is answered or leaves; nothing when it was not among the unanswered."""
+        if caller.call_id not in self.callers:
+            return
+        self.callers.discard(caller.call_id)
+        joined = caller.key[1:]
+        index = bisect_left(self.joined, joined)
+        if index < len(self.joined) and self.joined[index] == joined:
+            del self.joined[index]
+
+    def longest_wait(self, now: float) -> float:
+        """Seconds the longest-held unanswered caller has waited (0 when none is)."""
+        return now - self.joined[0][0] if self.joined else 0.0

@@ -1,10 +1,11 @@
 """What the router knows, and the moves every side of it shares.
 
 `RouterState` holds the facts: the agents (people and partner trunks) built from the roster,
-the queues, the calls held, the pool of offerable agents, the wait list, the timers, and what
-changed since the last dispatch. Its methods are the steps the caller side, the agent side and
-the offers all take: letting time pass, keeping the pool in step with an agent, ending a call
-into wrap-up, forgetting a call, and looking agents, queues and teams up.
+the queues, the calls held, the pool of offerable agents, the wait list, the timers, what
+changed since the last dispatch, and the staffing counts kept as agents change (tallies.py).
+Its methods are the steps the caller side, the agent side and the offers all take: letting
+time pass, keeping the pool and the counts in step with an agent, ending a call into
+wrap-up, forgetting a call, and looking agents, queues and teams up.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import Iterable
 from heapq import heappop, heappush
 
 from ivr.plan.queues import QueueSpec
-from ivr.routing.agents import TRUNK_PREFIX, AgentRecord
+from ivr.routing.agents import TRUNK_PREFIX, AgentRecord, AgentState
 from ivr.routing.pool import AgentPool
 from ivr.routing.queues import CallState, HandleTimes, HeldCall, QueueState
 from ivr.routing.results import RoutingError
 from ivr.routing.roster import Roster
 from ivr.routing.skills import Requirement
+from ivr.routing.tallies import MAX_TALLIES, Tally
 from ivr.routing.waitlist import NO_SKILL, WaitList
 
 
@@ -65,10 +67,33 @@ class RouterState:
         )
         # Every agent by skill (staffing counts), and how many have each skill (rarity).
         self._skilled: dict[str, list[AgentRecord]] = {}
+        self._members: dict[str, list[AgentRecord]] = {team: [] for team in roster.teams}
         for agent in self._agents.values():
             for skill in agent.skills:
                 self._skilled.setdefault(skill, []).append(agent)
+            self._members[agent.team].append(agent)
         self._rarity = Counter({skill: len(agents) for skill, agents in self._skilled.items()})
+        self._pool = AgentPool()
+        self._waitlist = WaitList()
+        self._calls: dict[str, HeldCall] = {}
+        self._seq = itertools.count()
+        # (due, seq, call_id, agent_id): wrap-up ends when call_id == "", else a miss expires.
+        self._timers: list[tuple[float, int, str, str]] = []
+        self._deadlines: list[tuple[float, int, str]] = []  # max-wait: (due, seq, call_id)
+        self._dirty_callers: set[str] = set()  # waiting callers that may have new agents
+        self._dirty_agents: set[str] = set()  # agents that became offerable
+        # Agents whose facts changed since the desk last asked (their state is kept in the store).
+        self.changed_agents: set[str] = set()
+        # Counts kept as agents change (_refresh notes them, _settle counts them): people by
+        # team and state, and the staffing of every requirement asked about (queues', and
+        # callers' widened ones).
+        self._shown: dict[str, dict[AgentState, int]] = {
+            team: dict.fromkeys(AgentState, 0) for team in roster.teams
+        }
+        self._tallies: dict[Requirement, Tally] = {}
+        self._unsettled: set[AgentRecord] = set()  # changed since the counts were asked for
+        for agent in self._agents.values():
+            self._refresh(agent)
         self._queues: dict[str, QueueState] = {}
         in_house = roster.in_house_teams()
         for queue in queues:
@@ -91,20 +116,9 @@ class RouterState:
                         f"queue '{queue.name}': overflow step '{step.label}' adds team "
                         f"'{step.add_team}', which is not in the roster (teams: {known})"
                     )
-            self._queues[queue.name] = QueueState(queue, requirement, HandleTimes(handle_window))
-        self._pool = AgentPool()
-        self._waitlist = WaitList()
-        self._calls: dict[str, HeldCall] = {}
-        self._seq = itertools.count()
-        # (due, seq, call_id, agent_id): wrap-up ends when call_id == "", else a miss expires.
-        self._timers: list[tuple[float, int, str, str]] = []
-        self._deadlines: list[tuple[float, int, str]] = []  # max-wait: (due, seq, call_id)
-        self._dirty_callers: set[str] = set()  # waiting callers that may have new agents
-        self._dirty_agents: set[str] = set()  # agents that became offerable
-        # Agents whose facts changed since the desk last asked (their state is kept in the store).
-        self.changed_agents: set[str] = set()
-        for agent in self._agents.values():
-            self._refresh(agent)
+            self._queues[queue.name] = QueueState(
+                queue, requirement, HandleTimes(handle_window), self._tally(requirement)
+            )
 
     def _advance(self, now: float) -> None:
         timers = self._timers
@@ -123,14 +137,75 @@ class RouterState:
                     self._dirty_callers.add(call_id)
 
     def _refresh(self, agent: AgentRecord) -> None:
-        """Keep the pool in step with the agent's facts; a newcomer is looked at next dispatch."""
+        """Keep the pool in step with the agent's facts (a newcomer to it is looked at next
+        dispatch); the counts follow when next asked. Every change of an agent's facts ends
+        here."""
         self.changed_agents.add(agent.id)
+        self._unsettled.add(agent)
         offerable = agent.offerable
         if offerable and agent.id not in self._pool:
             self._pool.add(agent)
             self._dirty_agents.add(agent.id)
         elif not offerable and agent.id in self._pool:
             self._pool.remove(agent)
+
+    def _settle(self) -> None:
+        """Move the agents changed since the counts were last asked for between counts:
+        each change is counted once, and the routing hot path only notes the agent."""
+        pool = self._pool
+        for agent in self._unsettled:
+            offerable = agent.id in pool
+            if offerable != agent.counted_offerable:
+                agent.counted_offerable = offerable
+                available = 1 if offerable else -1
+                for tally in agent.tallies:
+                    tally.available += available
+            staffed = agent.staffed
+            if staffed != agent.counted_staffed:
+                agent.counted_staffed = staffed
+                step = 1 if staffed else -1
+                places = step * agent.max_concurrent
+                for tally in agent.tallies:
+                    tally.staffed += step
+                    tally.places += places
+            if not agent.is_trunk:
+                state = agent.state
+                if state is not agent.shown:
+                    counts = self._shown[agent.team]
+                    if agent.shown is not None:
+                        counts[agent.shown] -= 1
+                    counts[state] += 1
+                    agent.shown = state
+        self._unsettled.clear()
+
+    def _tally(self, requirement: Requirement) -> Tally:
+        """The counts of the agents meeting `requirement`, followed from now on. The first
+        time a requirement is asked about its agents are found once (by its rarest skill)."""
+        self._settle()
+        tally = self._tallies.get(requirement)
+        if tally is not None:
+            return tally
+        tally = Tally(requirement)
+        follow = len(self._tallies) < MAX_TALLIES
+        for agent in self._may_meet(requirement):
+            if not requirement.met_by(agent.skills, agent.team):
+                continue
+            if follow:
+                agent.tallies.append(tally)
+            if agent.counted_staffed:
+                tally.staffed += 1
+                tally.places += agent.max_concurrent
+            tally.available += agent.counted_offerable
+        if follow:
+            self._tallies[requirement] = tally
+        return tally
+
+    def _may_meet(self, requirement: Requirement) -> Iterable[AgentRecord]:
+        """A superset of the agents (trunks too) meeting `requirement`: those with its rarest
+        skill, or everyone when it names no skill or lets a team in whatever its skills."""
+        if requirement.skills and not requirement.open_teams:
+            return min((self._skilled.get(name, []) for name, _ in requirement.skills), key=len)
+        return self._agents.values()
 
     def _finish(self, caller: HeldCall, agent: AgentRecord, now: float) -> None:
         agent.talking.discard(caller.call_id)
@@ -148,7 +223,7 @@ class RouterState:
     def _forget(self, caller: HeldCall) -> None:
         del self._calls[caller.call_id]
         state = self._queues[caller.queue]
-        state.callers.discard(caller.call_id)
+        state.release(caller)
         state.talking.discard(caller.call_id)
         self._dirty_callers.discard(caller.call_id)
 
