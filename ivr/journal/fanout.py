@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ivr.calls.commands import Note
 from ivr.calls.ports import NoteSink
-from ivr.logs import event
+from ivr.logs import log_fields
 
 log = logging.getLogger("ivr.call")
 
@@ -29,9 +29,19 @@ class NoteFanout:
 class LogSink:
     """One log line per note, with the Asterisk channel id as `call` (`desk.*` for agents)."""
 
+    def __init__(self) -> None:
+        self.events: dict[str, str] = {}  # "call.<kind>" for each kind met, made once
+
     def record(self, note: Note, at: float) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         if not note.call_id:
             # Notes about agents rather than a call (API requests, the routing desk).
-            event(log, f"desk.{note.kind}", **note.fields)
+            log_fields(log, f"desk.{note.kind}", dict(note.fields))
             return
-        event(log, f"call.{note.kind}", call=note.call_id, **note.fields)
+        name = self.events.get(note.kind)
+        if name is None:
+            name = self.events[note.kind] = f"call.{note.kind}"
+        fields: dict[str, object] = {"call": note.call_id}
+        fields.update(note.fields)
+        log_fields(log, name, fields)

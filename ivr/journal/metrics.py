@@ -12,8 +12,11 @@ caller ID, a call id or anything else a caller controls.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics import MetricWrapperBase
 
 __all__ = [
     "AGENT_STATES",
@@ -89,6 +92,8 @@ TALK_BUCKETS: tuple[float, ...] = (
 SURVEY_SCORE_BUCKETS: tuple[float, ...] = tuple(float(i) for i in range(11))
 """One bucket per integer score 0..10 (CSAT uses 1..5 or 0..10, NPS 0..10)."""
 
+M = TypeVar("M", bound=MetricWrapperBase)
+
 
 class Metrics:
     """All metrics of the daemon, registered in one ``CollectorRegistry``.
@@ -103,6 +108,7 @@ class Metrics:
             registry if registry is not None else CollectorRegistry(auto_describe=True)
         )
         r = self.registry
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
 
         # Calls, one increment per call when it ends.
         self.calls = Counter(
@@ -282,6 +288,16 @@ class Metrics:
         self.queue_callers.labels(queue=queue).set(0)
         self.queue_longest_wait.labels(queue=queue).set(0)
 
+    def child(self, metric: M, *values: str) -> M:
+        """`metric.labels(*values)` (values in the order of its label names), looked up once:
+        .labels() checks and joins the names on each call, and the journal's notes ask for
+        one on most notes. No label set is ever removed, so a child found stays valid."""
+        key = (metric, values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found  # type: ignore[return-value]  # the child of an M is an M
+
     def observe_wait(self, queue: str, outcome: str, seconds: float, sla_seconds: float) -> None:
         """Record the end of one caller's wait in ``queue``, keeping the counters consistent.
 
@@ -298,13 +314,13 @@ class Metrics:
             raise ValueError(f"unknown wait outcome {outcome!r}; expected one of {WAIT_OUTCOMES}")
         if not seconds >= 0:
             raise ValueError(f"wait must be a non-negative number of seconds, got {seconds!r}")
-        self.queue_wait.labels(queue=queue, outcome=outcome).observe(seconds)
+        self.child(self.queue_wait, queue, outcome).observe(seconds)
         if outcome == "answered":
-            self.queue_answered.labels(queue=queue).inc()
+            self.child(self.queue_answered, queue).inc()
             if seconds <= sla_seconds:
-                self.queue_answered_within_sla.labels(queue=queue).inc()
+                self.child(self.queue_answered_within_sla, queue).inc()
         elif outcome == "abandoned":
-            self.queue_abandoned.labels(queue=queue).inc()
+            self.child(self.queue_abandoned, queue).inc()
 
     def series_names(self) -> frozenset[str]:
         """Every sample name these metrics can expose, as PromQL would select it.

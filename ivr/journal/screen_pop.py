@@ -3,7 +3,6 @@ for the API, so nobody has to repeat themselves to the agent."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ivr.calls.commands import Note
@@ -20,7 +19,7 @@ class ScreenPops:
         self.latest: dict[str, dict[str, Any]] = {}
         # Calls per number on the current (UTC) day only: a new day starts the count afresh,
         # so memory holds one day's callers, not every number ever seen.
-        self._day = ""
+        self._day = -1  # the UTC day (days since 1970) counted
         self._calls_today: dict[str, int] = {}
         self._hook = Webhook(url, "screen_pop", timeout) if url else None
 
@@ -37,7 +36,7 @@ class ScreenPops:
                 self._hook.send(pop, note.call_id)
 
     def _roll_day(self, at: float) -> None:
-        day = time.strftime("%Y-%m-%d", time.gmtime(at))
+        day = int(at // 86_400)  # UTC days have 86,400 s: no leap seconds in POSIX time
         if day != self._day:
             self._day = day
             self._calls_today.clear()

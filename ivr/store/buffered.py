@@ -10,6 +10,10 @@ from typing import Any
 from ivr.store.writer import StoreWriter
 from ivr.store.writes import NoteWrite, PruneWrite, RecordWrite, TaskWrite
 
+# json.dumps(..., ensure_ascii=False) builds an encoder on each call; one made once writes
+# the same text.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
 
 class BufferedJournal:
     """Notes for the journal (JournalSink's store): appended and pruned through the writer."""
@@ -20,7 +24,7 @@ class BufferedJournal:
 
     def append(self, call_id: str, kind: str, fields: dict[str, str], at: float) -> None:
         """Queue the note; it lands after every write made before it."""
-        body = json.dumps(fields, ensure_ascii=False)
+        body = _encode(fields)
         self.writer.write(None, NoteWrite(call_id, kind, body, at, self.keep_seconds))
 
     def prune(self, before: float) -> int:
@@ -44,7 +48,7 @@ class BufferedLive:
 
     def put(self, kind: str, key: str, record: dict[str, Any]) -> None:
         """Queue the record (as it is now), replacing one of the same key still waiting."""
-        value = json.dumps(record, ensure_ascii=False)
+        value = _encode(record)
         self.writer.write(("live", kind, key), RecordWrite(kind, key, value, self._fence()))
 
     def drop(self, kind: str, key: str) -> None:

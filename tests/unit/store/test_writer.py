@@ -23,7 +23,7 @@ from ivr.store.redis_writes import RedisBackend
 from ivr.store.sqlite import SqliteJournal, SqliteLive
 from ivr.store.sqlite_writes import SqliteBackend
 from ivr.store.writer import StoreWriter
-from ivr.store.writes import Backend, Pending, Write
+from ivr.store.writes import Backend, NoteWrite, Pending, PruneWrite, RecordWrite, Write
 from tests.integration.pair import RedisServer
 
 T0 = 1_795_000_000.0
@@ -360,3 +360,95 @@ def test_redis_keys_are_the_daemon_s(server: RedisServer) -> None:
     stores.writer.close(5)
     with server.client() as client:
         assert client.hgetall(LIVE + "call") == {"c1": '{"v": 1}'}
+
+
+def test_a_batch_s_writes_land_in_the_order_made_runs_of_one_statement_and_all(
+    tmp_path: Path,
+) -> None:
+    backend = SqliteBackend(tmp_path / "ivr.sqlite3", tmp_path / "ivr.callbacks.sqlite3", 5)
+    writes: list[Write] = [
+        NoteWrite("c1", "arrived", "{}", T0, 86400),
+        NoteWrite("c1", "node", '{"node": "start"}', T0 + 1, 86400),
+        RecordWrite("call", "c1", '{"v": 1, "node": "start"}'),
+        NoteWrite("c1", "ring", "{}", T0 + 2, 86400),
+        RecordWrite("call", "c1", None),  # forgotten...
+        RecordWrite("call", "c1", '{"v": 1, "node": "line"}'),  # ...and written again
+        RecordWrite("agent", "a1", '{"v": 1}'),
+        NoteWrite("c1", "ended", "{}", T0 + 3, 86400),
+        PruneWrite(T0 + 1),  # after every note above: the first goes
+    ]
+    assert backend.apply([Pending(seq, write) for seq, write in enumerate(writes, 1)]) == []
+    backend.close()
+    assert committed(tmp_path / "ivr.sqlite3") == ["c1", "c1", "c1"]
+    reader = SqliteJournal(tmp_path / "ivr.sqlite3")
+    assert [e.kind for e in reader.read(0, T0 * 2)] == ["node", "ring", "ended"]
+    reader.close()
+    live = SqliteLive(tmp_path / "ivr.sqlite3")
+    assert live.load("call") == {"c1": {"v": 1, "node": "line"}}
+    assert live.load("agent") == {"a1": {"v": 1}}
+    live.close()
+
+
+class Counted:
+    """A SQLite backend that keeps the notes of each step it was given; its connections are
+    made in the writer's thread (open), which alone may use them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.steps: list[list[str]] = []
+        self.landed = threading.Event()
+
+    def open(self) -> Counted:
+        self.inner = SqliteBackend(self.folder / "ivr.sqlite3", self.folder / "cb.sqlite3", 5)
+        return self
+
+    def group(self, write: Write) -> str:
+        return self.inner.group(write)
+
+    def apply(self, writes: Sequence[Pending]) -> list[Pending]:
+        refused = self.inner.apply(writes)
+        self.steps.append([w.write.call_id for w in writes if isinstance(w.write, NoteWrite)])
+        self.landed.set()
+        return refused
+
+    def load_records(self, kind: str) -> dict[str, dict[str, Any]]:
+        return self.inner.load_records(kind)
+
+    def load_tasks(self, since: float) -> list[dict[str, Any]]:
+        return self.inner.load_tasks(since)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_gathering_writer_lands_the_first_write_at_once_and_the_next_ones_together(
+    tmp_path: Path,
+) -> None:
+    counted = Counted(tmp_path)
+    # Far longer than the test: whatever lands before close() was not waiting for it.
+    writer = StoreWriter(counted.open, gather_seconds=60).start()
+    journal, live = BufferedJournal(writer), BufferedLive(writer, load_timeout=5)
+    journal.append("c0", "arrived", {}, T0)
+    assert counted.landed.wait(5), "the idle writer's first write did not land at once"
+    for n in range(1, 4):
+        journal.append(f"c{n}", "arrived", {}, T0 + n)
+    live.put("call", "c3", {"v": 1})
+    assert writer.pending() == {"journal": 3, "live": 1, "callbacks": 0}
+    assert live.load("call") == {}  # a read is answered while the writes gather
+    began = time.monotonic()
+    assert writer.close(5) == 0  # closing lands them at once, in one step
+    assert time.monotonic() - began < 5
+    assert counted.steps == [["c0"], ["c1", "c2", "c3"]]
+    assert committed(tmp_path / "ivr.sqlite3") == ["c0", "c1", "c2", "c3"]
+
+
+def test_the_daemon_s_writer_does_not_gather(tmp_path: Path) -> None:
+    counted = Counted(tmp_path)
+    writer = StoreWriter(counted.open).start()
+    journal = BufferedJournal(writer)
+    for n in range(3):
+        counted.landed.clear()
+        journal.append(f"c{n}", "arrived", {}, T0 + n)
+        assert counted.landed.wait(5), f"note {n} did not land at once"
+    writer.close(5)
+    assert counted.steps == [["c0"], ["c1"], ["c2"]]
