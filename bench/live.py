@@ -234,11 +234,12 @@ class KeyedLoad(RunningLoad):
         return found
 
 
-def rings(phones: list[LabAgent]) -> dict[str, float]:
-    """Caller number -> when an agent's phone first got the INVITE of that caller's call."""
+def rings(phones: list[LabAgent], since: float) -> dict[str, float]:
+    """Caller number -> when an agent's phone first got the INVITE of that caller's call,
+    among INVITEs after `since` (numbers come again in each load)."""
     found: dict[str, float] = {}
     for phone in phones:
-        invites = {e.call_id: e.at for e in phone.events("invite")}
+        invites = {e.call_id: e.at for e in phone.events("invite") if e.at >= since}
         for header in phone.events("header-From"):
             number = name_addr(header.detail)["number"]
             at = invites.get(header.call_id)
@@ -262,23 +263,59 @@ def run_load(paths: LabPaths, load: CallerLoad, timeout: float) -> KeyedLoad:
 
 def queue_path(
     paths: LabPaths, side: str, number: str, rate: float, calls: int, talk: float,
-    phones: list[LabAgent], pids: dict[str, int],
+    phones: list[LabAgent], pids: dict[str, int], perf: Path | None = None,
 ) -> Run:  # fmt: skip
     """Callers through menu -> 1 -> queue -> an agent; CPU of Asterisk and the daemon."""
     script = sipp.CallScript(number, keys="1", first_key_after=FIRST_KEY_AFTER,
                              wait_for_bye=60 + RING_SECONDS + talk)  # fmt: skip
     load = CallerLoad(f"{side}-queue", script, rate, calls, CALLER_PREFIX[side], (20000, 29999))
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    running = run_load(paths, load, timeout=calls / rate + 120)
+    started = time.time()
+    with perf_record(perf, side, pids["asterisk"]):
+        running = run_load(paths, load, timeout=calls / rate + 120)
     after = {name: cpu_seconds(pid) for name, pid in pids.items()}
     counts = running.counts()
-    keys, rung = running.keys(), rings(phones)
+    keys, rung = running.keys(), rings(phones, started)
     run = Run(side, counts.created, counts.successful, counts.failed, rate=rate)
     run.asterisk_cpu = after["asterisk"] - before["asterisk"]
     if "daemon" in pids:
         run.daemon_cpu = after["daemon"] - before["daemon"]
     run.key_to_ring = [rung[n] - at for n, at in keys.items() if n in rung]
     return run
+
+
+@contextlib.contextmanager
+def perf_record(folder: Path | None, side: str, pid: int) -> Iterator[None]:
+    """`perf record` of Asterisk (timer samples, call graphs) while the block runs."""
+    if folder is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        ["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-g", "-p", str(pid),
+         "-o", str(folder / f"{side}.data")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+
+
+def print_perf(folder: Path, paths: LabPaths, top: int = 25) -> None:
+    """Where Asterisk's time went on each side: shared objects, then symbols."""
+    for side in ("twin", "daemon"):
+        for sort in ("dso", "dso,symbol"):
+            report = subprocess.run(
+                ["perf", "report", "-i", str(folder / f"{side}.data"), "--symfs",
+                 str(paths.chroot), "--no-children", "--sort", sort, "--stdio", "-g", "none",
+                 "--percent-limit", "0.7"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            lines = [ln for ln in report.stdout.splitlines() if ln.strip() and ln[0] != "#"]
+            print(f"perf, Asterisk under the {side}, by {sort}:")
+            print("\n".join(lines[:top]))
 
 
 def menu_steps(
@@ -508,13 +545,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="cpu,steps,memory", help="cpu,steps,memory")
     parser.add_argument("--rate", type=float, default=5.0, help="cpu: calls a second")
     parser.add_argument("--calls", type=int, default=300, help="cpu: calls on each side")
+    parser.add_argument("--rounds", type=int, default=1, help="cpu: twin and daemon turns")
     parser.add_argument("--talk", type=float, default=4.5, help="cpu: agents' talk, seconds")
     parser.add_argument("--agents", type=int, default=40)
+    # SIPp's talking agent plays G.711 A-law to a caller on mu-law: Asterisk would transcode
+    # every talk on both sides, a cost of the lab's phones that no shop's line need have.
+    parser.add_argument("--agent-audio", choices=["none", "pcap", "echo"], default="none",
+                        help="cpu: what the agents' phones send while they talk")  # fmt: skip
     parser.add_argument("--step", type=float, default=20.0, help="steps: calls a second more")
     parser.add_argument("--step-seconds", type=float, default=15.0)
     parser.add_argument("--ceiling", type=float, default=300.0, help="steps: highest rate")
     parser.add_argument("--concurrent", type=int, default=500, help="memory: callers waiting")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--perf", type=Path, default=None,
+                        help="cpu: perf record Asterisk on each side into this folder")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
                         help="cpu: the daemon under cProfile; where its time went")  # fmt: skip
     options = parser.parse_args(argv)
@@ -539,22 +583,33 @@ def main(argv: list[str] | None = None) -> int:
         if "cpu" in parts:
             phones = agent_pool.softphones(
                 paths, options.agents, ring_seconds=RING_SECONDS,
-                talk_seconds=options.talk, record_from_to=True,
+                talk_seconds=options.talk, record_from_to=True, audio=options.agent_audio,
             )  # fmt: skip
-            twin = queue_path(paths, "twin", TWIN_QUEUE_NUMBER, options.rate, options.calls,
-                              options.talk, phones, {"asterisk": pbx})  # fmt: skip
-            profile = workdir / "daemon.prof" if options.profile else None
-            daemon = start_daemon(credentials, workdir, options.agents, profile)
-            assert daemon.process is not None
-            ours = queue_path(paths, "daemon", QUEUE_NUMBER, options.rate, options.calls,
-                              options.talk, phones,
-                              {"asterisk": pbx, "daemon": daemon.process.pid})  # fmt: skip
-            wait_idle(daemon, timeout=60)
-            print_cpu(twin, ours, options)
-            if profile is not None:
+            pairs = []
+            # Twin and daemon take turns, so a slow moment of the machine hits both alike. The
+            # twin runs with no daemon connected: an idle AMI session still costs Asterisk.
+            for round_ in range(1, options.rounds + 1):
+                twin = queue_path(paths, "twin", TWIN_QUEUE_NUMBER, options.rate, options.calls,
+                                  options.talk, phones, {"asterisk": pbx},
+                                  options.perf)  # fmt: skip
+                profile = workdir / f"daemon-{round_}.prof" if options.profile else None
+                daemon = start_daemon(credentials, workdir, options.agents, profile)
+                assert daemon.process is not None
+                ours = queue_path(paths, "daemon", QUEUE_NUMBER, options.rate, options.calls,
+                                  options.talk, phones,
+                                  {"asterisk": pbx, "daemon": daemon.process.pid},
+                                  options.perf)  # fmt: skip
+                wait_idle(daemon, timeout=60)
                 daemon.stop()
                 daemon = None
-                print_profile(profile)
+                print_cpu(twin, ours, options)
+                pairs.append((twin, ours))
+                if profile is not None:
+                    print_profile(profile)
+            if len(pairs) > 1:
+                print_rounds(pairs)
+            if options.perf is not None:
+                print_perf(options.perf, paths)
             for phone in phones:
                 phone.stop()
             phones = []
@@ -610,6 +665,20 @@ def print_cpu(twin: Run, ours: Run, options: argparse.Namespace) -> None:
         print(f"  key -> ring p99 added by the daemon: {added * 1000:+.1f} ms; medians "
               f"{statistics.median(twin.key_to_ring) * 1000:.1f} / "
               f"{statistics.median(ours.key_to_ring) * 1000:.1f} ms")  # fmt: skip
+
+
+def print_rounds(pairs: list[tuple[Run, Run]]) -> None:
+    """The ratios of every round, and their medians."""
+    asterisk = [o.asterisk_cpu / t.asterisk_cpu for t, o in pairs]
+    share = [o.daemon_cpu / o.asterisk_cpu for _, o in pairs]
+    total = [(o.asterisk_cpu + o.daemon_cpu) / t.asterisk_cpu for t, o in pairs]
+
+    def row(values: list[float]) -> str:
+        shown = ", ".join(f"{v:.2f}" for v in values)
+        return f"{shown} (median {statistics.median(values):.2f}x)"
+
+    print(f"{len(pairs)} rounds: Asterisk under the daemon / twin {row(asterisk)}; daemon / "
+          f"Asterisk {row(share)}; total / twin {row(total)}")  # fmt: skip
 
 
 def print_steps(twin: list[Run], ours: list[Run]) -> None:
