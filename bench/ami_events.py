@@ -44,6 +44,7 @@ from pathlib import Path
 
 from ivr.lab import agent_pool, asterisk, lab, sipp
 from ivr.lab.caller_load import CallerLoad, RunningLoad
+from ivr.lab.load_plan import menu_queue_plan
 from ivr.lab.paths import REPO, LabPaths
 
 sys.path.insert(0, str(REPO))
@@ -54,28 +55,10 @@ NUMBER = "500"
 BASELINE = "b80f978"  # the last commit before the filter (issue 14)
 MODES = ("baseline", "refused", "filtered", "noami", "quiet")
 TICKS = os.sysconf("SC_CLK_TCK")
-PLAN = f"""\
-# bench/ami_events.py: menu -> key 1 -> queue -> agent, as in issue 14.
-name: amibench
-numbers: ["{NUMBER}"]
-language: en
-queues:
-  desk:
-    skills: {{sales: 1}}
-    strategy: longest-idle
-    ring_timeout: 10
-    wrapup: 0
-nodes:
-  start:
-    type: menu
-    prompt: sound:hello
-    options: {{"1": sales}}
-    timeout: 5
-    retries: 2
-    no_input: sound:please-try-again
-  sales: {{type: tag, tag: sales, next: sales_queue}}
-  sales_queue: {{type: queue, queue: desk}}
-"""
+PLAN = menu_queue_plan(
+    "amibench", NUMBER,
+    "bench/ami_events.py: menu -> key 1 -> queue -> agent, as in issue 14.", orders=False,
+)  # fmt: skip
 
 
 class EventRelay:

@@ -44,6 +44,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ivr.lab import agent_pool, asterisk, lab, sipp
 from ivr.lab.caller_load import CallerLoad, LoadCounts, RunningLoad
+from ivr.lab.load_plan import menu_queue_plan
 from ivr.lab.paths import REPO, LabPaths
 
 # DaemonProcess lives with the lab tests; run as a script, this file's folder is on the path,
@@ -58,33 +59,11 @@ BREAK_AGENTS = 2  # the orders queue's agents, paused all along: its callers can
 RING_SECONDS = 1.0
 WRAPUP_SECONDS = 1.0
 FIRST_KEY_AFTER = 2.0
-PLAN = f"""\
-# The soak's shop (bench/soak.py): a menu, a staffed queue and one whose agents are away.
-name: soak
-numbers: ["{NUMBER}"]
-language: en
-queues:
-  desk:
-    skills: {{sales: 1}}
-    strategy: longest-idle
-    ring_timeout: 10
-    wrapup: {WRAPUP_SECONDS}
-  orders:
-    skills: {{orders: 1}}
-    announce_every: 2
-nodes:
-  start:
-    type: menu
-    prompt: sound:hello
-    options: {{"1": sales, "2": orders}}
-    timeout: 5
-    retries: 2
-    no_input: sound:please-try-again
-  sales: {{type: tag, tag: sales, next: sales_queue}}
-  sales_queue: {{type: queue, queue: desk}}
-  orders: {{type: tag, tag: orders, next: orders_queue}}
-  orders_queue: {{type: queue, queue: orders}}
-"""
+PLAN = menu_queue_plan(
+    "soak", NUMBER,
+    "The soak's shop (bench/soak.py): a menu, a staffed queue and one whose agents are away.",
+    wrapup=WRAPUP_SECONDS,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from types import TracebackType
 
 from ivr.lab import agent_pool, sipp
 from ivr.lab.caller_load import CallerLoad, RunningLoad
+from ivr.lab.load_plan import menu_queue_plan
 from ivr.lab.paths import LabPaths
 from ivr.lab.softphones.agent import LabAgent
 from tests.integration.lab import ARI, DaemonProcess
@@ -37,33 +38,10 @@ AGENTS = 4
 BREAK_AGENT = AGENTS + 1  # the orders queue's only agent, on a break all along
 RING_SECONDS = 1.0
 TALK_SECONDS = 4.0
-PLAN = f"""\
-# The ARI traffic count's shop (tests/integration/ari_traffic.py): the benchmark's path.
-name: traffic
-numbers: ["{NUMBER}"]
-language: en
-queues:
-  desk:
-    skills: {{sales: 1}}
-    strategy: longest-idle
-    ring_timeout: 10
-    wrapup: 0
-  orders:
-    skills: {{orders: 1}}
-    announce_every: 2
-nodes:
-  start:
-    type: menu
-    prompt: sound:hello
-    options: {{"1": sales, "2": orders}}
-    timeout: 5
-    retries: 2
-    no_input: sound:please-try-again
-  sales: {{type: tag, tag: sales, next: sales_queue}}
-  sales_queue: {{type: queue, queue: desk}}
-  orders: {{type: tag, tag: orders, next: orders_queue}}
-  orders_queue: {{type: queue, queue: orders}}
-"""
+PLAN = menu_queue_plan(
+    "traffic", NUMBER,
+    "The ARI traffic count's shop (tests/integration/ari_traffic.py): the benchmark's path.",
+)  # fmt: skip
 # What the callers of each kind of batch do (after the answer: 2 s, then their key).
 SCRIPTS = {
     # The agent hangs up after TALK_SECONDS.
