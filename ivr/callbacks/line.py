@@ -37,8 +37,7 @@ class Callbacks:
                 router.enqueue(dial_id, task.queue, now, task.priority, since=task.place)
             except RoutingError as exc:
                 # The queue is gone from the plans: the task cannot be served as it stands.
-                self.book.attempt(task, now, "no-queue")
-                task.status = "failed"
+                self.book.attempt(task, now, "no-queue")  # hopeless: the book fails the task
                 commands += _finished("", task, "failed", str(exc))
                 continue
             self.book.dialling(task)

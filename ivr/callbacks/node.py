@@ -123,7 +123,7 @@ def _book(call: Call, node: CallbackNode, book: CallbackBook, number: str, now: 
     if not any(isinstance(c, SaveCallback) for c in booked):
         return _refused(call, booked)
     booking.stage = "booked"
-    ahead = sum(1 for t in book.pending() if t.queue == node.queue) - 1
+    ahead = book.pending_count(node.queue) - 1
     media = call.media(node.booked)
     if ahead > 0:
         media += ("sound:queue-thereare", f"number:{ahead}", "sound:queue-callswaiting")

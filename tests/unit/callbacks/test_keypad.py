@@ -92,3 +92,21 @@ def test_a_caller_refused_by_a_cap_hears_why_before_the_line_closes() -> None:
     world.wait(10)
     assert "sound:im-sorry" in again.heard and "sound:please-try-call-later" in again.heard
     assert again.ended_by == "ivr" and len(callbacks.tasks) == 1
+
+
+def test_a_caller_who_books_hears_how_many_callbacks_are_ahead_of_them() -> None:
+    world, callbacks = shop()
+    heard: list[list[str]] = []
+    for number in ("+79001234567", "+79007654321"):
+        call = world.call("100", Caller(number, "Ivan"))
+        world.wait(3)
+        world.pbx.press(call.call_id, "1")  # call me back
+        world.wait(1)
+        world.pbx.press(call.call_id, "1")  # on this number
+        world.wait(10)
+        heard.append(call.heard)
+    assert len(callbacks.pending()) == 2
+    assert "sound:queue-thereare" not in heard[0]  # nobody ahead: nothing to say
+    said = heard[1]
+    at = said.index("sound:queue-thereare")
+    assert said[at : at + 3] == ["sound:queue-thereare", "number:1", "sound:queue-callswaiting"]
