@@ -5,7 +5,8 @@ builds a Python class for every request (`aioari/model.py`), freed only by the c
 collector: about a third of the daemon's CPU per call in issue 14's profile, for a dozen
 operations whose paths and parameters never change. And it sends the credentials as an
 `api_key` in every URL, where aiohttp's errors, tracebacks and proxies' logs show them.
-Here: one aiohttp session per link, keep-alive, HTTP basic auth; plain JSON in and out;
+Here: REST requests over our own keep-alive connections (`http.HttpConnections`: why, in
+its module) and the event WebSocket over aiohttp; HTTP basic auth; plain JSON in and out;
 errors (`AriError`) carry the status and Asterisk's message, never the credentials.
 """
 
@@ -15,11 +16,13 @@ import base64
 import json
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from yarl import URL
 
 from ivr.config import AriSettings
+from ivr.pbx.ari.http import HttpConnections
 
 # A request Asterisk does not answer within this long has failed (the call's next commands
 # wait behind it); the event socket has no such limit.
@@ -41,13 +44,20 @@ class AriClient:
     def __init__(self, settings: AriSettings) -> None:
         self._base = URL(settings.url.rstrip("/")) / "ari"
         token = f"{settings.user}:{settings.password.get_secret_value()}".encode()
+        auth = {"Authorization": "Basic " + base64.b64encode(token).decode("ascii")}
         self._session = aiohttp.ClientSession(
-            headers={"Authorization": "Basic " + base64.b64encode(token).decode("ascii")},
-            timeout=aiohttp.ClientTimeout(total=None),
+            headers=auth, timeout=aiohttp.ClientTimeout(total=None)
         )
-        self._timeout = aiohttp.ClientTimeout(total=REQUEST_SECONDS)
+        self._http = HttpConnections(
+            self._base.host or "127.0.0.1",
+            self._base.port or 80,
+            auth,
+            tls=self._base.scheme == "https",
+        )
+        self._path = self._base.raw_path.rstrip("/") + "/"
 
     async def close(self) -> None:
+        self._http.close()
         await self._session.close()
 
     async def events(self, app: str) -> aiohttp.ClientWebSocketResponse:
@@ -66,16 +76,15 @@ class AriClient:
         body: Any = None,
     ) -> Any:
         """One REST request to /ari/SEGMENTS; Asterisk's JSON answer, or None without one."""
-        url = self._base.joinpath(*segments)
-        async with self._session.request(
-            method, url, params=params, json=body, timeout=self._timeout
-        ) as response:
-            data = await response.read()
-            if response.status >= 400:
-                raise AriError(method, url.path, response.status, _message(data))
-            if data and response.content_type == "application/json":
-                return await response.json()
-            return None
+        path = self._path + "/".join(quote(segment, safe="") for segment in segments)
+        target = f"{path}?{urlencode(params, quote_via=quote)}" if params else path
+        data = None if body is None else json.dumps(body).encode()
+        answer = await self._http.request(method, target, data, REQUEST_SECONDS)
+        if answer.status >= 400:
+            raise AriError(method, path, answer.status, _message(answer.body))
+        if answer.body and answer.content_type == "application/json":
+            return json.loads(answer.body)
+        return None
 
     # Channels.
 
