@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,9 +61,30 @@ def add_check(commands: Any) -> None:
     )
     check.add_argument("--strict", action="store_true", help="warnings count as errors (exit 1)")
     check.add_argument(
+        "--coverage",
+        action="store_true",
+        help="also warn of the weekday/hour windows (and holidays of the coming year) in which "
+        "callers can reach a queue and no team that could answer it is on shift",
+    )
+    check.add_argument(
+        "--from",
+        dest="coverage_from",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the first day of the year --coverage looks at (default: today)",
+    )
+    check.add_argument(
         "--debug", action="store_true", help="print a traceback when the checker itself fails"
     )
     check.set_defaults(handler=_check)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from None
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -92,11 +113,23 @@ def _check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return COULD_NOT_RUN
-    for warning in site.warnings:
+    warnings = list(site.warnings)
+    if args.coverage:
+        if site.roster is None:
+            print(
+                f"ivr check --coverage: there is no roster in {args.roster}, so no shifts to "
+                "check; name the roster folder with --roster FOLDER",
+                file=sys.stderr,
+            )
+            return COULD_NOT_RUN
+        from ivr.routing.coverage_check import coverage_problems
+
+        warnings += coverage_problems(site.plans, site.roster, args.coverage_from or date.today())
+    for warning in warnings:
         print(warning)
     roster = "no roster" if site.roster is None else f"roster: {len(site.roster.agents)} agent(s)"
-    print(f"ok: {len(site.plans.plans)} plan(s), {len(site.warnings)} warning(s); {roster}")
-    return ERRORS if site.warnings and args.strict else CLEAN
+    print(f"ok: {len(site.plans.plans)} plan(s), {len(warnings)} warning(s); {roster}")
+    return ERRORS if warnings and args.strict else CLEAN
 
 
 def add_commands(commands: Any) -> None:

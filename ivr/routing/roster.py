@@ -43,6 +43,10 @@ AGENT_ID = r"^[a-z0-9][a-z0-9_.-]{0,39}$"
 ENDPOINT = r"^[A-Z][A-Za-z0-9]{1,9}/[A-Za-z0-9_.-]+$"
 DIAL = r"^[A-Z][A-Za-z0-9]{1,9}/[A-Za-z0-9_.@:+*#-]+(/[A-Za-z0-9_.@:+*#-]+)*$"
 DISPLAY_NAME = r"^[^\x00-\x1f\x7f]+$"
+# A disposition is a metric label: short, lower case, a bounded list.
+DISPOSITION = r"^[a-z][a-z0-9-]{0,29}$"
+MAX_DISPOSITIONS = 20
+DEFAULT_DISPOSITIONS: tuple[str, ...] = ("resolved", "follow-up", "order-placed", "complaint")
 
 AgentId = Annotated[str, Field(pattern=AGENT_ID)]
 
@@ -59,6 +63,13 @@ class TrunkSpec(_Model):
     skills: dict[SkillName, Level] = Field(default_factory=dict)
 
 
+class PriceSpec(_Model):
+    """What a partner charges: per call answered, per started minute of talk, or both."""
+
+    per_call: Annotated[float, Field(ge=0)] = 0.0
+    per_minute: Annotated[float, Field(ge=0)] = 0.0
+
+
 class TeamSpec(_Model):
     """A team: our own staff, or an outsourced partner (own agents, or a trunk)."""
 
@@ -69,6 +80,9 @@ class TeamSpec(_Model):
     )
     recording: RecordingPolicy | None = Field(
         None, description="overrides the queue's recording policy for this team's calls"
+    )
+    price: PriceSpec | None = Field(
+        None, description="the partner's price, in the roster's currency (`ivr simulate`)"
     )
 
 
@@ -91,6 +105,14 @@ class RosterFile(_Model):
     )
     teams: dict[TeamName, TeamSpec] = Field(default_factory=dict)
     agents: list[AgentSpec] = Field(default_factory=list)
+    currency: Annotated[str, Field(min_length=1, max_length=8)] | None = Field(
+        None, description="of the teams' prices, e.g. RUB"
+    )
+    dispositions: list[Annotated[str, Field(pattern=DISPOSITION)]] | None = Field(
+        None,
+        description="what agents may say came of a call in wrap-up (a metric label)",
+        max_length=MAX_DISPOSITIONS,
+    )
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,9 @@ class Roster:
     teams: Mapping[str, TeamSpec]
     agents: tuple[AgentSpec, ...]
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    currency: str = ""  # of the teams' prices
+    # What agents may say came of a call in wrap-up (journal, `ivr report`, a metric label).
+    dispositions: tuple[str, ...] = DEFAULT_DISPOSITIONS
 
     def in_house_teams(self) -> tuple[str, ...]:
         """Names of the in-house teams, the default for a queue without `teams`."""
@@ -191,12 +216,17 @@ def parse_roster(*texts: tuple[str, str]) -> Roster:
     teams: dict[str, TeamSpec] = {}
     agents: list[AgentSpec] = []
     schedules: dict[str, Schedule] = {}
+    currency = ""
+    dispositions = DEFAULT_DISPOSITIONS
     for roster, _ in parsed:
+        currency = roster.currency or currency
+        if roster.dispositions is not None:
+            dispositions = tuple(dict.fromkeys(roster.dispositions))
         teams.update(roster.teams)
         agents.extend(roster.agents)
         for name, spec in roster.schedules.items():
             schedules[name] = Schedule.from_spec(name, spec)
-    return Roster(teams, tuple(agents), schedules)
+    return Roster(teams, tuple(agents), schedules, currency, dispositions)
 
 
 def _cross_check(parsed: list[tuple[RosterFile, Source]]) -> list[Problem]:
@@ -324,7 +354,7 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     if parts[:1] == ["agents"]:
         model = AgentSpec
     elif parts[:1] == ["teams"]:
-        model = TrunkSpec if "trunk" in parts else TeamSpec
+        model = TrunkSpec if "trunk" in parts else PriceSpec if "price" in parts else TeamSpec
     return list(model.model_fields)
 
 

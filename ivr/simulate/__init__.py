@@ -1,0 +1,1 @@
+"""`ivr simulate`: calls on virtual time through the production switchboard and router."""

@@ -1,0 +1,228 @@
+"""A simulated run: Poisson callers through the site's own plans, roster and routing desk (the
+switchboard and driver the daemon uses) on virtual time; the notes the core writes are folded
+into calls as `ivr report` folds them, and each finished call is counted in its hour."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ivr.callbacks.book import CallbackBook, CallbackRules
+from ivr.calls.call import Call
+from ivr.calls.commands import Command, Note
+from ivr.calls.events import AgentRequest, Caller
+from ivr.clock import VirtualClock
+from ivr.config import CallbackSettings
+from ivr.plan.nodes import WhenNode
+from ivr.plan.plan import PlanBook
+from ivr.reports.records import finished
+from ivr.routing.desk import Desk
+from ivr.simulate.floor import Backend, Floor, SimCaller
+from ivr.simulate.prompt_times import PromptTimes
+from ivr.simulate.tallies import CallExtra, Figures
+from ivr.simulate.traffic import Traffic
+from ivr.site_load import LoadedSite
+from ivr.store.port import Entry
+from ivr.switchboard.driver import CallDriver
+from ivr.switchboard.live import LiveState
+from ivr.switchboard.switchboard import Switchboard
+
+SETTLE = 4 * 3600.0  # after the last arrival, calls in progress get this long to finish
+
+
+@dataclass(frozen=True)
+class Run:
+    """One variant to simulate: the site, the traffic, the period and the seed."""
+
+    variant: str
+    site: LoadedSite
+    traffic: Traffic
+    start: date
+    days: int
+    seed: int = 1
+    callbacks: CallbackSettings | None = None
+    prompts: PromptTimes | None = None
+
+    @property
+    def day_list(self) -> list[date]:
+        """The simulated days."""
+        return [self.start + timedelta(days=n) for n in range(self.days)]
+
+
+class Journal:
+    """The note sink of a run: callers hear what the core does, and notes become entries."""
+
+    __slots__ = ("closed_cases", "entries", "extras", "floor")
+
+    def __init__(self, plans: PlanBook) -> None:
+        self.entries: list[Entry] = []
+        self.extras: dict[str, CallExtra] = {}
+        self.floor: Floor | None = None
+        # `when` cases that send callers to a closed line: (node, case number from 1), as
+        # the core's `when` note names them.
+        self.closed_cases = {
+            (name, str(index))
+            for plan in plans.plans
+            for name, node in plan.spec.nodes.items()
+            if isinstance(node, WhenNode)
+            for index, case in enumerate(node.cases, 1)
+            if case.schedule is not None and case.is_ in ("closed", "holiday")
+        }
+
+    def record(self, note: Note, at: float) -> None:
+        """Keep the note for the report's fold, and let the callers react to it."""
+        self.entries.append(Entry(at, note.call_id, note.kind, note.fields))
+        kind = note.kind
+        if kind == "answered":
+            self._extra(note.call_id).team = note.fields.get("team", "")
+        elif kind == "when":
+            if (note.fields.get("node"), note.fields.get("case")) in self.closed_cases:
+                self._extra(note.call_id).closed = True
+        elif kind == "callback_requested":
+            self._extra(note.call_id).callbacks += 1
+        elif kind == "voicemail":
+            self._extra(note.call_id).voicemail += 1
+        if self.floor is not None:
+            self.floor.noted(note)
+
+    def _extra(self, call_id: str) -> CallExtra:
+        extra = self.extras.get(call_id)
+        if extra is None:
+            extra = self.extras[call_id] = CallExtra()
+        return extra
+
+
+class Unkept(LiveState):
+    """Live state a simulation has no store for: no restart records are made (they decide
+    nothing about routing; the daemon writes them for a restart)."""
+
+    def saves(self, calls: Mapping[str, Call], desk: Desk) -> list[Command]:
+        self._touched.clear()
+        desk.changed_agents()  # read, so the desk forgets them as after a save
+        return []
+
+
+def callback_rules(settings: CallbackSettings | None, site: LoadedSite) -> CallbackRules:
+    """The daemon's callback rules from the settings (ivr/daemon.py builds the same)."""
+    if settings is None:
+        return CallbackRules()
+    hours = None
+    if settings.hours is not None and site.roster is not None:
+        hours = site.roster.schedules.get(settings.hours)
+    return CallbackRules(
+        retry_delay=settings.retry_minutes * 60,
+        max_attempts=settings.max_attempts,
+        per_number_per_day=settings.per_number_per_day,
+        hours=hours,
+        dial=settings.dial,
+        caller_id=settings.caller_id,
+        ring_seconds=settings.ring_seconds,
+        country=settings.country,
+        international=settings.international,
+        max_open_per_queue=settings.max_open_per_queue,
+        max_days_ahead=settings.max_days_ahead,
+    )
+
+
+def simulate(run: Run, progress: Callable[[int], None] | None = None) -> Figures:
+    """Run the variant and return its figures by hour (`progress(days_done)` after each day)."""
+    tz = ZoneInfo(run.traffic.timezone)
+    figures = Figures(run.variant, run.site.roster, tz)
+    journal = Journal(run.site.plans)
+    for record in finished(_journal(run, tz, journal, progress)):
+        figures.add(record, journal.extras.pop(record.call_id, None))
+    return figures
+
+
+def _journal(
+    run: Run, tz: ZoneInfo, journal: Journal, progress: Callable[[int], None] | None
+) -> Iterator[Entry]:
+    """The run's journal entries, oldest first, as the core writes them."""
+    traffic = run.traffic
+    start = datetime.combine(run.start, time(), tz).timestamp()
+    clock = VirtualClock(start)
+    site = run.site
+    switchboard = Switchboard(
+        site.plans, clock, site.desk, CallbackBook(callback_rules(run.callbacks, site))
+    )
+    switchboard.live = Unkept()
+    prompts = run.prompts or PromptTimes(traffic.prompt_folders, traffic.prompt_seconds)
+    floor = Floor(clock, switchboard, traffic, prompts, random.Random(f"{run.seed}:floor"))
+    backend = Backend(clock, traffic, random.Random(f"{run.seed}:backend"))
+    driver = CallDriver(switchboard, floor, clock, journal, lookups=backend)
+    floor.on_event = driver.feed
+    backend.on_event = driver.feed
+    journal.floor = floor
+    agents = [agent.id for agent in site.roster.agents] if site.roster is not None else []
+    absent: set[str] = set()
+    for agent in agents:
+        driver.feed(AgentRequest(agent, "sign-in"))
+    arrivals = random.Random(run.seed)
+    numbers = sorted(traffic.rates)
+    made = 0
+    for index, day in enumerate(run.day_list):
+        clock.run_until(datetime.combine(day, time(), tz).timestamp())
+        absent = _absences(run, day, agents, absent, driver)
+        weekday = day.weekday()
+        for hour in range(24):
+            begin = datetime.combine(day, time(hour), tz).timestamp()
+            end = begin + 3600.0
+            rates = [traffic.rate(number, weekday, hour, day) for number in numbers]
+            total = sum(rates)
+            moment = max(begin, clock.now())
+            while total > 0:
+                moment += arrivals.expovariate(total / 3600.0)
+                if moment >= end:
+                    break
+                number = _pick(numbers, rates, total, arrivals.random())
+                caller, shown = _caller(arrivals, traffic, made)
+                made += 1
+                clock.run_until(moment)
+                floor.arrive(number, caller, shown)
+            clock.run_until(end)
+            yield from journal.entries
+            journal.entries.clear()
+        if progress is not None:
+            progress(index + 1)
+    clock.run_until(clock.now() + SETTLE)
+    yield from journal.entries
+    journal.entries.clear()
+
+
+def _pick(numbers: list[str], rates: list[float], total: float, u: float) -> str:
+    point = u * total
+    for number, rate in zip(numbers, rates, strict=True):
+        point -= rate
+        if point < 0:
+            return number
+    return numbers[-1]
+
+
+def _caller(rng: random.Random, traffic: Traffic, index: int) -> tuple[SimCaller, Caller]:
+    """The next caller: every draw made here, the same number of draws for each caller, so
+    variants of the same seed meet the same callers."""
+    patience = rng.expovariate(1.0 / traffic.patience) if traffic.patience else math.inf
+    talk_u, callback_u, voicemail_u, withheld_u = (rng.random() for _ in range(4))
+    seed = rng.getrandbits(32)
+    number = "" if withheld_u < traffic.withheld else f"+7999{index % 10_000_000:07d}"
+    caller = SimCaller(number, patience, talk_u, callback_u, voicemail_u, seed)
+    return caller, Caller(number, "")
+
+
+def _absences(
+    run: Run, day: date, agents: list[str], absent: set[str], driver: CallDriver
+) -> set[str]:
+    """Agents planned away today sign out at midnight; those back sign in."""
+    share = run.traffic.absence
+    if share <= 0:
+        return absent
+    today = {a for a in agents if random.Random(f"{run.seed}:{a}:{day}").random() < share}
+    for agent in sorted(today - absent):
+        driver.feed(AgentRequest(agent, "sign-out"))
+    for agent in sorted(absent - today):
+        driver.feed(AgentRequest(agent, "sign-in"))
+    return today

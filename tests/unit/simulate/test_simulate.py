@@ -1,0 +1,143 @@
+"""`ivr simulate`: the production core on virtual time agrees with queueing theory, repeats
+itself for a seed, and answers what-if questions the way a shop would expect."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ivr.config import CallbackSettings
+from ivr.reports import erlang
+from ivr.simulate.engine import Run, simulate
+from ivr.simulate.output import RENDER, Result
+from ivr.simulate.traffic import TrafficError, traffic_from
+from ivr.simulate.whatif import WhatIf
+from ivr.site_load import check_site
+
+ROOT = Path(__file__).resolve().parents[3]
+AGENTS, TALK, PATIENCE, SLA, RATE = 10, 300.0, 120.0, 20.0, 100.0
+
+ONE_QUEUE = f"""
+name: one
+numbers: ["100"]
+timezone: UTC
+queues:
+  desk: {{skills: {{}}, wrapup: 0, ring_timeout: 30, sla_seconds: {SLA}}}
+nodes:
+  start: {{type: queue, queue: desk}}
+""".encode()
+
+
+def _roster(agents: int, team: str = "shop", extra: str = "") -> bytes:
+    lines = "".join(
+        f"  - {{id: a{i}, name: A{i}, endpoint: PJSIP/a{i}, team: {team}}}\n" for i in range(agents)
+    )
+    return f"currency: RUB\nteams:\n  {team}: {{kind: in-house{extra}}}\nagents:\n{lines}".encode()
+
+
+def _stationary(patience: float | None) -> bytes:
+    """Poisson arrivals at a constant rate, no ring time, exponential talk (and patience)."""
+    given = "null" if patience is None else patience
+    return f"""
+timezone: UTC
+numbers: {{"100": {{per_hour: {{mon-sun: {{"0-24": {RATE}}}}}}}}}
+callers: {{patience: {given}}}
+agents: {{ring: 0, talk: {{default: {TALK}}}}}
+""".encode()
+
+
+def _run(patience: float | None, seed: int) -> dict[str, float]:
+    site = check_site([("one.yaml", ONE_QUEUE)], [("roster.yaml", _roster(AGENTS))])
+    traffic = traffic_from(_stationary(patience), "traffic.yaml")
+    # 9 days at 100 calls an hour: about 21,600 calls.
+    figures = simulate(Run("stationary", site, traffic, date(2026, 12, 1), 9, seed))
+    total = figures.total().figures()
+    assert total["calls"] >= 20_000
+    return total
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_callers_who_never_give_up_get_the_service_level_erlang_c_predicts(seed: int) -> None:
+    total = _run(None, seed)
+    expected = erlang.service_level(RATE, TALK, AGENTS, SLA)
+    assert total["abandoned"] == 0
+    assert abs(total["service_level"] - expected) <= 0.03, (total["service_level"], expected)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_impatient_callers_give_up_and_are_served_as_erlang_a_predicts(seed: int) -> None:
+    total = _run(PATIENCE, seed)
+    expected = erlang.erlang_a(RATE, TALK, AGENTS, SLA, PATIENCE)
+    assert abs(total["abandon_rate"] - expected.abandon_probability) <= 0.03
+    assert abs(total["service_level"] - expected.service_level) <= 0.03
+
+
+def _shop(what_if: WhatIf, traffic: bytes, days: int = 7, seed: int = 7) -> Result:
+    site = what_if.site(ROOT / "dialplans", ROOT / "agents")
+    profile = traffic_from(traffic, "traffic.yaml")
+    run = Run(what_if.name, site, what_if.traffic(profile), date(2026, 12, 5), days, seed,
+              CallbackSettings())  # fmt: skip
+    return Result(simulate(run), run.day_list)
+
+
+WEEKEND = b"""
+timezone: Europe/Moscow
+numbers: {"100": {per_hour: {sat-sun: {"8-22": 6}}}}
+keys:
+  choose_language: {"2": 1}
+  main_menu: {"2": 1}
+callers: {patience: 90}
+agents: {ring: 3, talk: {default: 240}}
+"""
+
+
+def test_the_same_seed_gives_the_same_figures_and_another_seed_other_callers() -> None:
+    first = _shop(WhatIf(), WEEKEND, days=2)
+    again = _shop(WhatIf(), WEEKEND, days=2)
+    other = _shop(WhatIf(), WEEKEND, days=2, seed=8)
+    text = RENDER["csv"]([first], "hour")
+    assert text == RENDER["csv"]([again], "hour")
+    assert text != RENDER["csv"]([other], "hour")
+
+
+def test_without_the_partner_weekend_callers_are_lost_and_nothing_is_paid() -> None:
+    covered = _shop(WhatIf("covered"), WEEKEND).figures.total().figures()
+    alone = _shop(WhatIf("alone", without=("callpoint", "nightdesk")), WEEKEND)
+    bare = alone.figures.total().figures()
+    assert covered["answered_partner_agents"] > 50
+    # callpoint bills 60 a call and 12 a minute (agents/roster.yaml).
+    assert covered["partner_cost"] >= 60 * covered["answered_partner_agents"]
+    assert bare["answered_partner_agents"] == bare["partner_cost"] == 0
+    assert bare["abandoned"] > covered["abandoned"] + 50
+    assert bare["answered"] < covered["answered"] - 50
+
+
+def test_two_more_agents_answer_more_of_a_busy_saturday() -> None:
+    busy = WEEKEND.replace(b'"8-22": 6', b'"10-18": 40')
+    as_is = _shop(WhatIf("as is", without=("callpoint",)), busy, days=1).figures.total()
+    more = _shop(WhatIf("+2", agents=(("shop", 2),), without=("callpoint",)), busy, days=1)
+    assert more.figures.total().tally.answered > as_is.tally.answered + 20
+    assert as_is.tally.abandoned > more.figures.total().tally.abandoned
+
+
+def test_twice_the_arrivals_bring_about_twice_the_calls() -> None:
+    once = _shop(WhatIf(), WEEKEND, days=2).figures.total().tally.calls
+    twice = _shop(WhatIf("x2", arrivals=2.0), WEEKEND, days=2).figures.total().tally.calls
+    assert 1.7 * once < twice < 2.3 * once
+
+
+def test_a_traffic_file_with_a_mistake_names_the_line_and_the_fix() -> None:
+    text = b'numbers:\n  "100":\n    calls_per_month: 750\n    weekday: {mon: 1}\n'
+    with pytest.raises(TrafficError) as caught:
+        traffic_from(text, "traffic.yaml")
+    assert "traffic.yaml:4:" in str(caught.value) and "weekday" in str(caught.value)
+
+
+def test_the_example_traffic_file_runs_through_the_example_shop() -> None:
+    profile = (ROOT / "config" / "traffic.yaml").read_bytes()
+    result = _shop(WhatIf(), profile, days=3)
+    total = result.figures.total().figures()
+    assert total["calls"] > 40 and total["answered"] > 0
+    assert len(result.figures.rows(result.days)) == 72
