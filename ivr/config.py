@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from ivr.callbacks.numbers import known_country
+from ivr.passwords import is_password_hash
 from ivr.plan.errors import Problem, printable
 from ivr.plan.source import Source, SourceError, parse
 from ivr.schedule.parse import known_zone
@@ -74,6 +76,13 @@ class ApiSettings(_Section):
     """Who may use the HTTP API (agents, queues): bearer tokens, never logged."""
 
     tokens: list[SecretStr] = Field(default_factory=list)
+    # Whether the last of `tokens` came from IVR_API_TOKEN (it has its own warning).
+    _env_token: bool = PrivateAttr(False)
+
+    @property
+    def env_token(self) -> bool:
+        """Whether the last token came from IVR_API_TOKEN."""
+        return self._env_token
 
 
 class ScreenPopSettings(_Section):
@@ -171,6 +180,59 @@ def _supervisors_from(text: str) -> dict[str, str]:
 # --- end recordings section ---
 
 
+# --- principals section (who may do what; issue 16) ---
+PRINCIPAL_NAME = r"^[A-Za-z0-9_.@-]{1,64}$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
+
+
+class PrincipalSettings(_Section):
+    """Someone who may use the API or the web page: a name, a role, a token and/or a password."""
+
+    name: str = Field(pattern=PRINCIPAL_NAME)
+    role: Literal["agent", "supervisor", "website", "ops"]
+    agent: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="role agent")
+    token: SecretStr | None = Field(None, description="a bearer token (16+ characters)")
+    token_env: str | None = Field(None, pattern=ENV_NAME, description="the token's variable")
+    password: SecretStr | None = Field(None, description="a hash made by `ivr principal hash`")
+    password_env: str | None = Field(None, pattern=ENV_NAME, description="the password's")
+
+    @model_validator(mode="after")
+    def _complete(self) -> PrincipalSettings:
+        if (self.role == "agent") != (self.agent is not None):
+            raise ValueError(
+                "role agent needs `agent:` (the agent id in the roster), and only role agent "
+                "takes one"
+            )
+        if self.token is None and self.token_env is None and self.password is None \
+                and self.password_env is None:  # fmt: skip
+            raise ValueError("give a token (token or token_env) or a password (password or "
+                             "password_env)")  # fmt: skip
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            # Never echo the value: it is the token.
+            raise ValueError("a token needs at least 16 characters (try: openssl rand -hex 24)")
+        if self.password is not None and not is_password_hash(self.password.get_secret_value()):
+            raise ValueError(
+                "password must be a hash made by `ivr principal hash` (a password in plain "
+                "text does not belong in the file; password_env may hold one)"
+            )
+        return self
+
+
+class SessionSettings(_Section):
+    """Web sign-ins: how long a session lasts, its cookie, and failed tries allowed."""
+
+    hours: float = Field(8.0, gt=0, le=24 * 30, description="a session expires after this")
+    secure_cookie: Literal["auto", "always"] = Field(
+        "auto", description="always: behind a TLS proxy; auto: when the request came over TLS"
+    )
+    failed_sign_ins: int = Field(
+        5, ge=1, le=1000, description="per name and per address in 15 minutes, then 429"
+    )
+
+
+# --- end principals section ---
+
+
 class CallbackSettings(_Section):
     """How the shop calls customers back, and where voicemail messages are kept."""
 
@@ -241,6 +303,8 @@ class Settings(_Section):
     recordings: RecordingsSettings = RecordingsSettings()  # recordings section
     callbacks: CallbackSettings = CallbackSettings()
     failover: FailoverSettings = FailoverSettings()
+    principals: list[PrincipalSettings] = Field(default_factory=list)  # principals section
+    sessions: SessionSettings = SessionSettings()  # principals section
     dialplans: Path = Path("../dialplans")
     agents: Path = Path("../agents")
     drain_seconds: float = Field(8.0, ge=0, le=60, description="grace for calls on SIGTERM")
@@ -255,6 +319,15 @@ class Settings(_Section):
             )
         return self
 
+    @field_validator("principals")  # principals section
+    @classmethod
+    def _unique_principals(cls, value: list[PrincipalSettings]) -> list[PrincipalSettings]:
+        names = [p.name for p in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"principal names must be unique; {', '.join(twice)} appears twice")
+        return value
+
     def secrets(self) -> list[str]:
         """Values that must never be logged."""
         tokens = [token.get_secret_value() for token in self.api.tokens]
@@ -266,6 +339,8 @@ class Settings(_Section):
             redis,
             *tokens,
             *supervisors,
+            *(p.token.get_secret_value() for p in self.principals if p.token is not None),
+            *(p.password.get_secret_value() for p in self.principals if p.password is not None),
         ]
 
 
@@ -319,6 +394,8 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         raise ConfigError(_schema_message(exc, source, from_environment)) from None
     if environ.get("IVR_API_TOKEN"):
         settings.api.tokens.append(SecretStr(environ["IVR_API_TOKEN"]))
+        settings.api._env_token = True
+    _principal_secrets(settings, source, environ)  # principals section
     if not settings.dialplans.is_absolute():
         settings.dialplans = (path.parent / settings.dialplans).resolve()
     if not settings.agents.is_absolute():
@@ -331,6 +408,26 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         folder = (path.parent / settings.callbacks.voicemail_folder).resolve()
         settings.callbacks.voicemail_folder = folder
     return settings
+
+
+def _principal_secrets(settings: Settings, source: Source, environ: Mapping[str, str]) -> None:
+    """Fill principals' tokens and passwords named by `token_env`/`password_env`."""
+    for index, principal in enumerate(settings.principals):
+        for field_name in ("token", "password"):
+            variable = getattr(principal, f"{field_name}_env")
+            if variable is None:
+                continue
+            value = environ.get(variable, "")
+            line, column = source.where(("principals", index, f"{field_name}_env"))
+            where = f"{source.file}:{line}:{column}: error: principals.{index}.{field_name}_env"
+            if not value:
+                raise ConfigError(
+                    f"{where}: {variable} is not set in the environment; set it (the service "
+                    f"reads /etc/shop-ivr/env) or remove {field_name}_env"
+                )
+            if field_name == "token" and len(value) < 16:
+                raise ConfigError(f"{where}: {variable} needs at least 16 characters")
+            setattr(principal, field_name, SecretStr(value))
 
 
 def _read_source(path: Path) -> Source:

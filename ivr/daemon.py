@@ -29,7 +29,10 @@ from ivr.clock import SystemClock
 from ivr.config import Settings
 from ivr.failover.lease import Lease
 from ivr.http.app import make_app
+from ivr.http.desk_day import DayFigures
+from ivr.http.principals import directory_from
 from ivr.http.recordings import RecordingAccess
+from ivr.http.session import SessionPolicy
 from ivr.http.site import Site
 from ivr.journal.fanout import LogSink, NoteFanout
 from ivr.journal.metrics import ROLES, Metrics
@@ -90,6 +93,8 @@ class Daemon:
         )
         self.lookups = HttpLookups(lambda e: self.driver.feed(e))
         self.screen_pops = ScreenPops(settings.screen_pop.url)
+        # Today's answered, abandoned and survey scores, for the web page's wallboard.
+        self.desk_day = DayFigures(ZoneInfo(settings.recordings.timezone))
         self.journal_store = JournalSink(self.stores.journal, settings.store.journal_days)
         self._http: aiohttp.ClientSession | None = None  # for recordings kept by Asterisk
         recordings = settings.recordings
@@ -114,6 +119,7 @@ class Daemon:
             self.recordings,
             self.voicemails_kept,
             self.comments_kept,
+            self.desk_day,
         ]
         self.survey_alerts: SurveyAlerts | None = None
         if recordings.survey_alert_url:
@@ -241,21 +247,24 @@ class Daemon:
             loop.add_signal_handler(signum, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.service.reloading(self.reloader.request_reload))
         self.service.start()
-        tokens = [t.get_secret_value() for t in self.settings.api.tokens]
+        # Who may use the API: principals, and the older api.tokens and supervisors' tokens.
+        principals, deprecated = directory_from(self.settings)
+        for warning in deprecated:
+            event(log, "config.deprecated", logging.WARNING, message=warning)
+        sessions = self.settings.sessions
+        policy = SessionPolicy(sessions.hours * 3600, sessions.secure_cookie == "always",
+                               sessions.failed_sign_ins)  # fmt: skip
         recordings = self.settings.recordings
-        access = RecordingAccess(
-            recordings.folder,
-            {name: token.get_secret_value() for name, token in recordings.supervisors.items()},
-            ZoneInfo(recordings.timezone),
-        )
+        access = RecordingAccess(recordings.folder, tz=ZoneInfo(recordings.timezone))
         site = Site(
             self.switchboard,
             self.driver,
             self.screen_pops,
             self.settings.callbacks.voicemail_folder,
         )
-        app = make_app(self.health, self.metrics, site, tokens, recordings=access,
-                       country=self.settings.callbacks.country)  # fmt: skip
+        app = make_app(self.health, self.metrics, site, recordings=access,
+                       country=self.settings.callbacks.country, principals=principals,
+                       sessions=policy, desk_day=self.desk_day)  # fmt: skip
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         http = self.settings.http

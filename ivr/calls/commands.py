@@ -96,6 +96,22 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinBridge:
+    """Put one channel of the call (the caller's own, or an agent's leg) into its bridge."""
+
+    call_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveBridge:
+    """Take one channel out of the call's bridge (the caller on hold during a consult)."""
+
+    call_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Lookup:
     """Ask the shop's backend; the answer comes back as `LookupDone(call_id, request_id, ...)`.
 
@@ -142,6 +158,27 @@ class MuteRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class Supervise:
+    """Ring a supervisor's `phone`; once answered it hears the talk on `agent_leg` as `mode`
+    says (listen, whisper, barge). SupervisionEnded follows when the session is over."""
+
+    call_id: str
+    session_id: str
+    mode: str
+    phone: str
+    agent_leg: str
+    caller_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EndSupervision:
+    """Hang up a supervision session's legs; the call goes on. SupervisionEnded follows."""
+
+    call_id: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class SaveState:
     """Keep what a restart must not lose of a call or an agent (`kind` "call" or "agent"),
     replacing the record kept before; `record` None forgets it. Handed to the store before
@@ -166,9 +203,13 @@ PbxCommand = (
     | HangUp
     | ContinueInDialplan
     | Transfer
+    | JoinBridge
+    | LeaveBridge
     | RecordMessage
     | StartRecording
     | MuteRecording
+    | Supervise
+    | EndSupervision
     | LegCommand
 )
 TimerCommand = StartTimer | CancelTimer | Release

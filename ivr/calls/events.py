@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ivr.calls.legs import AgentAnswered, AgentLegEnded
 from ivr.routing.desk import AgentAction
@@ -113,6 +113,49 @@ class RecordingControl:
     pause: bool
 
 
+SupervisionMode = Literal["listen", "whisper", "barge"]
+
+
+@dataclass(frozen=True, slots=True)
+class SuperviseCall:
+    """A supervisor (the API) asks to hear a talk from `phone`: `listen` (caller and agent,
+    heard by neither), `whisper` (heard by the agent only) or `barge` (all three hear)."""
+
+    call_id: str
+    session_id: str
+    mode: SupervisionMode
+    phone: str
+    supervisor: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopSupervising:
+    """A supervisor (the API) ends a supervision session; the call goes on."""
+
+    call_id: str
+    session_id: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionEnded:
+    """The PBX says a supervision session is over and its legs are gone (`reason`: stopped,
+    the supervisor hung up or never answered, the call or the agent's leg ended)."""
+
+    call_id: str
+    session_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MoveCaller:
+    """A supervisor (the API) moves a waiting caller to `queue`, keeping priority and wait."""
+
+    call_id: str
+    queue: str
+    by: str
+
+
 @dataclass(frozen=True, slots=True)
 class AgentPresence:
     """A softphone's state changed (from AMI): reachable at all, and busy with another call."""
@@ -140,6 +183,20 @@ class FeatureCode:
     code: str
 
 
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """An agent on an answered call acts on it (the API): `action` blind or warm (to
+    `target_kind` queue, agent or number, `target` its name or dial string), complete,
+    cancel, conference, leave, or note (`text` travels with the call)."""
+
+    call_id: str
+    agent_id: str
+    action: str
+    target_kind: str = ""
+    target: str = ""
+    text: str = ""
+
+
 CallEvent = (
     CallArrived
     | DigitPressed
@@ -151,10 +208,15 @@ CallEvent = (
     | TransferFailed
     | RecordingDone
     | RecordingControl
+    | SuperviseCall
+    | StopSupervising
+    | SupervisionEnded
+    | MoveCaller
     | AgentAnswered
     | AgentLegEnded
     | FeatureCode
     | PbxSynced
+    | TransferRequest
 )
 # Events about agents rather than one call; the routing desk takes them.
 DeskEvent = AgentPresence | AgentRequest

@@ -71,6 +71,20 @@ class NoteKind(StrEnum):
     QUEUE_CALLBACK = "queue_callback"
     OVERFLOW = "overflow"
     OVERFLOW_SKIPPED = "overflow_skipped"
+    # Agents' transfers of answered calls, and what came of a call (ivr/calls/agent_transfer.py).
+    AGENT_NOTE = "agent_note"
+    AGENT_TRANSFER = "agent_transfer"
+    AGENT_TRANSFER_ANSWERED = "agent_transfer_answered"
+    AGENT_TRANSFER_DONE = "agent_transfer_done"
+    AGENT_TRANSFER_CANCELLED = "agent_transfer_cancelled"
+    AGENT_TRANSFER_FAILED = "agent_transfer_failed"
+    AGENT_CONFERENCE = "agent_conference"
+    AGENT_LEFT = "agent_left"
+    DISPOSITION = "disposition"
+    QUEUE_MOVED = "queue_moved"
+    # Supervisors on live calls: listen, whisper, barge.
+    SUPERVISION = "supervision"
+    SUPERVISION_ENDED = "supervision_ended"
     # Recording of queue calls.
     RECORDING_STARTED = "recording_started"
     RECORDING_PAUSED = "recording_paused"
@@ -188,9 +202,11 @@ _SPECS = (
     _spec(NoteKind.RING, "queue agent leg task?",
           "An agent's phone rings on leg `leg` for a caller (or a callback `task`)."),
     _spec(NoteKind.RING_FAILED, "queue agent cause", "An agent's phone did not answer (`cause`)."),
-    _spec(NoteKind.ANSWERED, "queue agent team wait sla topic language caller_number var_*",
+    _spec(NoteKind.ANSWERED,
+          "queue agent team wait sla topic language caller_number var_* transferred_by? note?",
           "An agent answered after `wait` seconds: what they should know (the screen pop); "
-          "`var_*` of sensitive variables (a PIN) hold `***`."),
+          "`var_*` of sensitive variables (a PIN) hold `***`; a caller an agent sent to this "
+          "queue carries `transferred_by` and that agent's `note`."),
     _spec(NoteKind.AGENT_HUNG_UP, "queue agent talk", "The agent ended the talk (`talk` seconds)."),
     _spec(NoteKind.CALLER_HUNG_UP, "queue agent talk", "The caller ended the talk with an agent."),
     _spec(NoteKind.QUEUE_ABANDONED, "queue wait sla", "The caller hung up while waiting."),
@@ -202,6 +218,36 @@ _SPECS = (
           "An overflow step of the queue fired (`trigger`) and took its `action`."),
     _spec(NoteKind.OVERFLOW_SKIPPED, "queue step why",
           "An overflow step could not act; kept waiting."),
+    # Agents' transfers and dispositions.
+    _spec(NoteKind.AGENT_NOTE, "agent length",
+          "The agent wrote a note (`length` characters) that travels with the call."),
+    _spec(NoteKind.AGENT_TRANSFER, "agent mode to_kind to leg? talk?",
+          "`agent` transfers the call (`mode` blind or warm) to a queue, agent or number `to`: "
+          "the caller waits on music; a blind move to a queue ends the agent's leg (`talk`)."),
+    _spec(NoteKind.AGENT_TRANSFER_ANSWERED,
+          "queue agent team mode transferred_by note topic language caller_number var_*",
+          "The transfer's target answered: its screen pop, with who transfers and their note."),
+    _spec(NoteKind.AGENT_TRANSFER_DONE, "agent to mode talk",
+          "The caller is `to`'s now; `agent`'s leg ended after `talk` seconds (wrap-up)."),
+    _spec(NoteKind.AGENT_TRANSFER_CANCELLED, "agent to",
+          "`agent` cancelled the consult: the caller is back with them."),
+    _spec(NoteKind.AGENT_TRANSFER_FAILED, "agent to reason",
+          "The target did not take the call (busy, no-answer, hung-up-in-consult, "
+          "caller-hung-up, agent-hung-up): the caller is back with `agent` (or in line)."),
+    _spec(NoteKind.AGENT_CONFERENCE, "agent to", "A three-way call: the caller and both agents."),
+    _spec(NoteKind.AGENT_LEFT, "agent stays", "`agent` left a three-way call; `stays` goes on."),
+    _spec(NoteKind.DISPOSITION, "agent queue disposition",
+          "In wrap-up `agent` said what came of the call (a roster's `dispositions:`)."),
+    _spec(NoteKind.QUEUE_MOVED, "queue came_from by wait",
+          "Supervisor `by` moved the waiting caller from `came_from` to `queue`; their "
+          "priority and `wait` so far are kept."),
+    # Supervisors on live calls.
+    _spec(NoteKind.SUPERVISION, "session mode supervisor phone agent queue",
+          "Supervisor `supervisor` asked to `mode` (listen, whisper, barge) on the talk with "
+          "`agent` from `phone`; the phone rings."),
+    _spec(NoteKind.SUPERVISION_ENDED, "session mode supervisor reason seconds by?",
+          "A supervision session is over (`reason`: stopped by `by`, supervisor-hung-up, "
+          "no-answer, call-ended, agent-left...), `seconds` after it was asked for."),
     # Recording of queue calls.
     _spec(NoteKind.RECORDING_STARTED, "name queue agent team retention_days",
           "The bridge (both sides) is being recorded into `name`."),

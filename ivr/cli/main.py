@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     from ivr.ops import cli as ops  # `ivr line close|open|status`, `ivr erase`
 
     ops.add_commands(commands)
+    from ivr.cli import principal  # `ivr principal hash`
+
+    principal.add_commands(commands)
     from ivr.cli import simulate  # `ivr simulate`: a month on virtual time, what-ifs (issue 15)
 
     simulate.add_command(commands)

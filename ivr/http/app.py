@@ -1,10 +1,9 @@
-"""The daemon's HTTP listener: /healthz, /metrics, the token-protected API (agents, queues,
-calls, callbacks), and the recordings API behind supervisors' tokens."""
+"""The daemon's HTTP listener: /healthz, /metrics, and the API (agents, queues, calls,
+callbacks, recordings, web sign-in), each /api/ route behind its rule in ivr/http/access.py."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -12,10 +11,18 @@ from aiohttp import web
 from ivr.http.agents import add_agent_routes
 from ivr.http.callbacks import add_callback_routes
 from ivr.http.calls import add_call_routes
+from ivr.http.desk_day import DayFigures
+from ivr.http.desk_page import add_page_routes
 from ivr.http.erase import add_erase_routes
+from ivr.http.events import DeskFeed, add_event_routes
+from ivr.http.guard import auth_middleware
 from ivr.http.line import add_line_routes
+from ivr.http.principals import Directory
 from ivr.http.recordings import RecordingAccess, add_recording_routes
+from ivr.http.session import SessionPolicy, Sessions, add_session_routes
 from ivr.http.site import Site
+from ivr.http.supervision import add_supervision_routes
+from ivr.http.transfers import add_transfer_routes
 from ivr.journal.metrics import Metrics
 
 # The daemon's health: `ok` decides 200 or 503; the rest says why (links, role).
@@ -29,13 +36,21 @@ def make_app(
     tokens: Sequence[str] = (),
     recordings: RecordingAccess | None = None,
     country: str = "RU",
+    principals: Directory | None = None,
+    sessions: SessionPolicy | None = None,
+    desk_day: DayFigures | None = None,
 ) -> web.Application:
-    """The aiohttp application: health and metrics open, /api/ behind a bearer token.
+    """The aiohttp application: health and metrics open, /api/ behind principals' rights.
 
-    With `recordings`, /api/recordings too, where only a supervisor's token will do.
+    Without `principals`, the principals of before issue 16: `tokens` (legacy API tokens)
+    and the recordings' supervisors. With `recordings`, /api/recordings too.
     """
-    self_guarded: set[web.AbstractResource | web.AbstractRoute] = set()
-    app = web.Application(middlewares=[_auth(tokens, self_guarded)])
+    if principals is None:
+        supervisors = recordings.supervisors if recordings is not None else {}
+        principals = Directory.legacy(tokens, supervisors)
+    policy = sessions or SessionPolicy()
+    open_sessions = Sessions(policy.max_age)
+    app = web.Application(middlewares=[auth_middleware(principals, open_sessions, _on_call(site))])
 
     async def healthz(request: web.Request) -> web.Response:
         report = health()
@@ -50,39 +65,30 @@ def make_app(
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
+    add_session_routes(app, principals, open_sessions, policy)
     add_call_routes(app, site)
-    supervisors = recordings.supervisors if recordings is not None else {}
-    self_guarded |= add_callback_routes(app, site, supervisors)
+    add_supervision_routes(app, site)
+    add_callback_routes(app, site)
+    add_transfer_routes(app, site)  # before the agents' POST .../{action}, which would take them
     add_agent_routes(app, site)
     add_line_routes(app, site)
     add_erase_routes(app, site, country)
+    # The web page (/desk) and its live feed (GET /api/events); `desk_day` counts today.
+    add_event_routes(app, DeskFeed(site, desk_day))
+    add_page_routes(app)
     if recordings is not None:
-        self_guarded |= add_recording_routes(
-            app, recordings.folder, recordings.supervisors, recordings.tz
-        )
+        add_recording_routes(app, recordings.folder, recordings.tz)
     return app
 
 
-def _auth(
-    tokens: Sequence[str], self_guarded: Collection[web.AbstractResource | web.AbstractRoute]
-) -> Any:
-    """Agents' bearer tokens on /api/, except for the resources that check their own tokens."""
-    expected = [t.encode() for t in tokens if t]
+def _on_call(site: Site | None) -> Callable[[str, str], bool]:
+    """Whether an agent is on a call now (ringing or talking), for agents' own-call rights."""
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-        # Decided by the route matched, not the path's text: no spelling of a path can
-        # reach an agent route without an agent's token.
-        # A route (GET /api/callbacks, supervisors only) may guard itself while its resource's
-        # other routes (POST /api/callbacks) stay behind the agents' tokens.
-        route = request.match_info.route
-        guarded = route in self_guarded or route.resource in self_guarded
-        if request.path.startswith("/api/") and not guarded:
-            given = request.headers.get("Authorization", "").removeprefix("Bearer ").encode()
-            # compare_digest on every token: the time taken says nothing about which matched.
-            if not expected or not any(hmac.compare_digest(given, t) for t in expected):
-                raise web.HTTPUnauthorized(text="a valid bearer token is needed")
-        response: web.StreamResponse = await handler(request)
-        return response
+    def on_call(agent: str, call: str) -> bool:
+        if site is None or not site.desk.staffed:
+            return False
+        if agent not in {a.id for a in site.desk.roster.agents}:
+            return False
+        return call in site.desk.router.agent(agent).calls
 
-    return middleware
+    return on_call

@@ -205,6 +205,13 @@ class Metrics:
             ["plan", "topic"],
             registry=r,
         )
+        # The roster's `dispositions:` bound the label (ivr/routing/roster.py).
+        self.dispositions = Counter(
+            "ivr_dispositions",
+            "What agents said came of their calls in wrap-up, by queue and disposition.",
+            ["queue", "disposition"],
+            registry=r,
+        )
 
         # Surveys.
         self.survey_score = Histogram(

@@ -47,6 +47,7 @@ COUNTED = frozenset(
         NoteKind.SURVEY_ANSWER,
         NoteKind.AGENT_HUNG_UP,
         NoteKind.CALLER_HUNG_UP,
+        NoteKind.DISPOSITION,
     }
 )
 
@@ -97,6 +98,8 @@ class MetricsSink:
                 metrics.child(metrics.survey_score, fields["kind"]).observe(float(fields["score"]))
             case NoteKind.AGENT_HUNG_UP | NoteKind.CALLER_HUNG_UP:
                 metrics.child(metrics.talk, fields["queue"]).observe(float(fields["talk"]))
+            case NoteKind.DISPOSITION:
+                metrics.child(metrics.dispositions, fields["queue"], fields["disposition"]).inc()
 
 
 class DeskGauges:

@@ -98,6 +98,9 @@ def _api(
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     tokens = [t.get_secret_value() for t in settings.api.tokens]
+    # An ops principal's token (principals: in the config) is preferred: line and erase are ops'.
+    tokens += [p.token.get_secret_value() for p in settings.principals
+               if p.role == "ops" and p.token is not None][:1]  # fmt: skip
     if tokens:
         request.add_header("Authorization", f"Bearer {tokens[-1]}")
     try:
@@ -119,8 +122,8 @@ def _line(args: argparse.Namespace, method: str, path: str, body: dict[str, Any]
               "is `ivr run` up with this config?", file=sys.stderr)  # fmt: skip
         return CANNOT
     if status == 401:
-        print("ivr line: the daemon wants a valid API token: set api.tokens in the config or "
-              "IVR_API_TOKEN", file=sys.stderr)  # fmt: skip
+        print("ivr line: the daemon wants a valid API token: give the config a principal with "
+              "role ops and a token (principals: in ivr.yaml)", file=sys.stderr)  # fmt: skip
         return CANNOT
     if status >= 400:
         print(f"ivr line: refused ({status}): {text}", file=sys.stderr)
@@ -216,7 +219,7 @@ def _tell_daemon(settings: Settings, number: str) -> dict[str, Any] | None:
     if status == 404:
         return {}  # something else listens there
     print(f"ivr erase: the running daemon at {settings.http.listen} refused ({status}: "
-          f"{text.strip()[:200]}); give it a valid token (IVR_API_TOKEN) or stop it first",
+          f"{text.strip()[:200]}); give the config an ops principal's token or stop it first",
           file=sys.stderr)  # fmt: skip
     return None
 

@@ -38,6 +38,7 @@ class _Call:
     pauses: list[tuple[datetime, datetime]] = field(default_factory=list)
     retention_days: int = DEFAULT_RETENTION_DAYS
     survey: dict[str, int] = field(default_factory=dict)
+    agents: list[str] = field(default_factory=list)  # every agent the call passed through
 
     def sidecar(self) -> dict[str, Any]:
         """The sidecar of a finished recording."""
@@ -67,6 +68,7 @@ class _Call:
             "queue": self.context.get("queue", ""),
             "team": self.context.get("team", ""),
             "agent": self.context.get("agent", ""),
+            "agents": list(self.agents),
             "topic": self.context.get("topic", ""),
             "caller_number": self.context.get("caller_number", ""),
             "pauses": pauses,
@@ -102,9 +104,14 @@ class RecordingKeeper:
         elif note.kind == NoteKind.SURVEY_ANSWER:
             self._survey(note.call_id, fields)
         elif note.kind == NoteKind.ANSWERED:
-            self._call(note.call_id).context.update(
-                {k: v for k, v in fields.items() if k in ANSWERED}
-            )
+            call = self._call(note.call_id)
+            call.context.update({k: v for k, v in fields.items() if k in ANSWERED})
+            call.agents.append(fields.get("agent", ""))
+        elif note.kind == NoteKind.AGENT_TRANSFER_DONE:
+            # The one recording of a transferred call hears every agent; the last is `agent`.
+            call = self._call(note.call_id)
+            call.context["agent"] = fields.get("to", "")
+            call.agents.append(fields.get("to", ""))
         elif note.kind in RECORDING_KINDS:
             self._recording(self._call(note.call_id), note.kind, fields, when)
 

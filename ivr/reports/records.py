@@ -36,6 +36,7 @@ class CallRecord:
     sla: float | None = None
     talk: float | None = None
     outcome: str = ""
+    disposition: str = ""  # what the (last) agent said came of it, in wrap-up
 
     @property
     def missed(self) -> bool:
@@ -155,6 +156,11 @@ def _hung_up(record: CallRecord, entry: Entry) -> None:
     record.talk = _number(entry.fields.get("talk"))
 
 
+def _disposition(record: CallRecord, entry: Entry) -> None:
+    # Given in wrap-up, after the call's end: within LINGER it still finds the record.
+    record.disposition = entry.fields.get("disposition", "")
+
+
 def _ended(record: CallRecord, entry: Entry) -> None:
     fields = entry.fields
     record.outcome = fields.get("outcome", "")
@@ -172,6 +178,7 @@ _FOLDS: dict[str, Callable[[CallRecord, Entry], None]] = {
     NoteKind.AGENT_HUNG_UP: _hung_up,
     NoteKind.CALLER_HUNG_UP: _hung_up,
     NoteKind.ENDED: _ended,
+    NoteKind.DISPOSITION: _disposition,
 }
 """What each kind a record reads does to it; of other notes only the time and the call count."""
 

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Literal, TypeVar
 
@@ -17,7 +17,7 @@ from ivr.store.port import Entry
 __all__ = ["CallRecord", "Report", "Row", "build", "calls", "summarise"]
 
 By = Literal["hour", "day", "weekday"]
-Key = TypeVar("Key", str, tuple[str, str, str])
+Key = TypeVar("Key", str, tuple[str, str, str, str])
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -30,6 +30,8 @@ class Report:
     queues: list[Row]
     topics: list[Row]
     missed_by_hour: dict[str, int]
+    # By what agents said came of calls (roster `dispositions:`); empty when none was given.
+    dispositions: list[Row] = field(default_factory=list)
 
 
 def period_key(by: By, tz: tzinfo = UTC) -> Callable[[CallRecord], str]:
@@ -53,20 +55,24 @@ def build(entries: Iterable[Entry], by: By = "day", tz: tzinfo = UTC) -> Report:
     """The whole report over `entries` (oldest first), each call counted as it finishes:
     memory holds the calls under way and a tally per group, not the period."""
     period = period_key(by, tz)
-    # One tally per (period, topic, queue) as calls come, summed into the sections after.
-    tallies: dict[tuple[str, str, str], Tally] = {}
+    # One tally per (period, topic, queue, disposition) as calls come, summed into the
+    # sections after.
+    tallies: dict[tuple[str, str, str, str], Tally] = {}
     missed = [0] * 24
     for record in finished(entries):
-        _tally(tallies, (period(record), record.topic or "-", record.queue)).add(record)
+        key = (period(record), record.topic or "-", record.queue, record.disposition)
+        _tally(tallies, key).add(record)
         if record.missed:
             missed[datetime.fromtimestamp(record.arrived, tz).hour] += 1
     periods: dict[str, Tally] = {}
     topics: dict[str, Tally] = {}
     queues: dict[str, Tally] = {}
+    dispositions: dict[str, Tally] = {}
     total, queued = Tally(), Tally()
-    for (at, topic, queue), tally in tallies.items():
+    for (at, topic, queue, disposition), tally in tallies.items():
         for section, name in ((periods, at), (topics, topic)):
             _tally(section, name).merge(tally)
+        _tally(dispositions, disposition or "-").merge(tally)
         total.merge(tally)
         if queue:
             _tally(queues, queue).merge(tally)
@@ -77,6 +83,7 @@ def build(entries: Iterable[Entry], by: By = "day", tz: tzinfo = UTC) -> Report:
         queues=_rows(queues, queued),
         topics=_rows(topics, total),
         missed_by_hour={f"{hour:02d}": count for hour, count in enumerate(missed)},
+        dispositions=_rows(dispositions, total) if set(dispositions) - {"-"} else [],
     )
 
 
@@ -101,7 +108,8 @@ def _cell(name: str, value: object) -> str:
 
 
 def _sections(report: Report) -> list[tuple[str, list[Row]]]:
-    return [(report.by, report.periods), ("queue", report.queues), ("topic", report.topics)]
+    sections = [(report.by, report.periods), ("queue", report.queues), ("topic", report.topics)]
+    return sections + ([("disposition", report.dispositions)] if report.dispositions else [])
 
 
 def as_table(report: Report) -> str:
@@ -148,6 +156,8 @@ def as_json(report: Report) -> str:
         "topics": [_rounded(asdict(row)) for row in report.topics],
         "missed_by_hour": report.missed_by_hour,
     }
+    if report.dispositions:
+        data["dispositions"] = [_rounded(asdict(row)) for row in report.dispositions]
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -121,6 +121,7 @@ class AgentRecord:
             state=self.state,
             pause_reason=self.pause_reason,
             device_ok=self.device_ok,
+            reachable=self.reachable,
             calls=tuple(sorted(self.ringing | self.talking)),
             misses=self.misses,
             wrap_until=self.wrap_until,
@@ -143,3 +144,4 @@ class AgentView:
     misses: int
     wrap_until: float | None
     signed_in: bool = False
+    reachable: bool = True  # the softphone is registered (AMI), whatever the state says

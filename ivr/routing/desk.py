@@ -189,6 +189,8 @@ def snapshot(desk: Desk, now: float) -> dict[str, Any]:
                 "endpoint": spec.endpoint,
                 "state": str(view.state),
                 "pause_reason": view.pause_reason,
+                # Presence (AMI): an unregistered softphone is not rung, whatever `state` says.
+                "reachable": view.reachable,
             }
         )
     queues = [

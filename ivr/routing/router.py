@@ -44,6 +44,7 @@ are about, each group a class over that state:
     agent_side.py   AgentSide   sign_in, sign_out, pause, resume, set_on_duty, set_presence
     offers.py       Offers      dispatch, ring_answered, ring_failed, call_ended
     questions.py    Questions   next_due, position, estimated_wait, queue_stats, ...
+    handover.py     Handover    reserve, consulting, hand_over, let_go_of (agents' transfers)
 
 `Router` is their sum and adds nothing: the table above says which file holds a method. Being
 one object, it also costs dispatch nothing: no hop through a helper on the hot path.
@@ -53,9 +54,10 @@ from __future__ import annotations
 
 from ivr.routing.agent_side import AgentSide
 from ivr.routing.caller_side import CallerSide
+from ivr.routing.handover import Handover
 from ivr.routing.offers import Offers
 from ivr.routing.questions import Questions
 
 
-class Router(CallerSide, AgentSide, Offers, Questions):
+class Router(CallerSide, AgentSide, Offers, Questions, Handover):
     """Skill-based routing of waiting callers to agents, for every queue of one site."""

@@ -48,6 +48,9 @@ class CallDriver:
         self._timers: dict[str, dict[str, TimerHandle]] = {}
         # Saves a store refused, by what they keep, tried again before the next commands.
         self._unsaved: dict[tuple[str, Hashable], Callable[[], None]] = {}
+        # Told after each batch that the desk may have changed (the web page's live feed):
+        # None while nobody watches, so a call costs nothing more then.
+        self.on_change: Callable[[], None] | None = None
 
     def feed(self, event: CallEvent | DeskEvent) -> None:
         """Let the core react to `event` and carry out what it decides."""
@@ -85,6 +88,8 @@ class CallDriver:
                         self._save("live", (kind, key), self._saving_state(kind, key, record))
                 case _:
                     self.pbx.send(command)
+        if self.on_change is not None:
+            self.on_change()
 
     def _save(self, store: str, key: Hashable, save: Callable[[], None]) -> None:
         """Save now; when the store refuses, keep the save (the latest of `key`) for later."""

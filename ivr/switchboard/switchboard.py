@@ -36,13 +36,19 @@ from ivr.calls.events import (
     CallResumed,
     DeskEvent,
     FeatureCode,
+    MoveCaller,
     PbxSynced,
     PromptFinished,
+    StopSupervising,
+    SuperviseCall,
+    SupervisionEnded,
     TimerFired,
 )
 from ivr.calls.legs import AgentLegEnded
+from ivr.calls.queue import move
 from ivr.calls.queue import node as queue
 from ivr.calls.step import Step
+from ivr.calls.supervision import Supervisions
 from ivr.clock import Clock
 from ivr.plan.handoffs import VoicemailNode
 from ivr.plan.plan import PlanBook
@@ -88,6 +94,8 @@ class Switchboard:
         self._features: dict[str, str] = {}
         # Lines ops have closed (an emergency): arriving calls hear a message (closure.py).
         self.line = closure.LineClosures()
+        # Supervisors listening to, whispering in or barging into talks (calls/supervision.py).
+        self.supervisions = Supervisions()
 
     def reload(self, plans: PlanBook) -> None:
         """New calls get `plans`; calls in progress keep the version they started with."""
@@ -103,6 +111,7 @@ class Switchboard:
         agent stay in their bridge. Nobody is left in silence."""
         commands: list[Command] = []
         commands += self.callbacks.cancel_all(self.desk.router, self.clock.now())
+        commands += self.supervisions.end_all()  # no daemon would take their legs down
         for call in list(self.calls.values()):
             commands.append(call.note("handed_back", node=call.node))
             wait = call.step
@@ -185,6 +194,8 @@ class Switchboard:
             return self.live.lost(self.live.unclaimed(), self.clock.now())
         if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
             return self._routing_tick()
+        if isinstance(event, SuperviseCall | StopSupervising | SupervisionEnded | MoveCaller):
+            return self._supervise(event)
         if event.call_id in self.callbacks.dials:
             return self.callbacks.handle(self.desk.router, event, self.clock.now())
         call = self.calls.get(event.call_id)
@@ -208,6 +219,24 @@ class Switchboard:
         if isinstance(call.step, closure.EmergencyMessage):
             return self._run(call, closure.handle(call, call.step, event))
         return self._run(call, self._handle(call, event))
+
+    def _supervise(
+        self, event: SuperviseCall | StopSupervising | SupervisionEnded | MoveCaller
+    ) -> list[Command]:
+        """A supervisor's request on a call, or the PBX's word that a session is over (which
+        may come after the call ended)."""
+        now = self.clock.now()
+        call = self.calls.get(event.call_id)
+        if isinstance(event, SuperviseCall):
+            return self.supervisions.start(call, event, now)
+        if isinstance(event, StopSupervising):
+            return self.supervisions.stop(event)
+        if isinstance(event, SupervisionEnded):
+            return self.supervisions.ended(event, now)
+        if call is None:
+            return []
+        call.now = now
+        return self._run(call, move.move(call, self.desk.router, event.queue, event.by, now))
 
     def _feature_event(self, event: CallEvent) -> list[Command]:
         if isinstance(event, CallHungUp):

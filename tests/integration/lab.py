@@ -71,9 +71,12 @@ class DaemonProcess:
         agents: Path | None = None,
         callbacks: str = "",
         recordings: str = "",
+        principals: str = "",
     ) -> None:
         self.port = free_tcp_port()
-        self.token = "lab-token-" + os.urandom(8).hex()
+        self.token = "lab-token-" + os.urandom(8).hex()  # a legacy api.tokens token
+        # A supervisor principal every lab daemon has; tests add theirs with `principals`.
+        self.supervisor_token = "lab-supervisor-" + os.urandom(8).hex()
         self.config = workdir / "ivr.yaml"
         self.store = workdir / "journal.sqlite3"
         self.config.write_text(
@@ -81,6 +84,8 @@ class DaemonProcess:
             f"dialplans: {dialplans}\n"
             f"agents: {agents or workdir / 'no-roster'}\n"
             f"api: {{tokens: [{self.token}]}}\n"
+            f"principals: [{{name: lab-supervisor, role: supervisor, token: "
+            f"{self.supervisor_token}}}{', ' + principals if principals else ''}]\n"
             f"store: {{sqlite: {self.store}}}\n"
             "reconnect: {initial: 0.2, maximum: 2}\n"
             "drain_seconds: 3\n"

@@ -109,8 +109,8 @@ def test_bad_bookings_get_a_4xx_and_a_reason_and_a_good_one_is_read_back(
     assert refused(shop, {"number": "+79005550996", **back})[:2] == (429, "queue-full")
 
     # Every customer's number: supervisors only, and the website's keys are not in it.
-    assert shop.api("GET", "/api/callbacks")[0] == 401
-    assert shop.api("GET", "/api/voicemails")[0] == 401
+    assert shop.api("GET", "/api/callbacks")[0] == 403
+    assert shop.api("GET", "/api/voicemails")[0] == 403
     status, listed = shop.api("GET", "/api/callbacks", token=OPS)
     assert status == 200 and len(listed) == 3 and all("reference" not in t for t in listed)
     shop.wait_log(r"event=callbacks.listed supervisor=ops tasks=3")

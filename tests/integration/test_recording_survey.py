@@ -123,7 +123,7 @@ async def test_a_recorded_call_has_both_sides_a_silent_pause_and_the_survey_scor
     assert alerts[1].empty()
 
     # QA access: a supervisor lists and streams it; nobody else may, nothing leaves the folder.
-    assert desk.api("GET", "/api/recordings")[0] == 401  # an agent's token is not enough
+    assert desk.api("GET", "/api/recordings")[0] == 403  # an agent's token is not enough
     assert desk.api("GET", "/api/recordings", token="")[0] == 401
     status, listed = desk.api("GET", "/api/recordings?agent=agent1", token=SUPERVISOR)
     assert status == 200 and [r["call_id"] for r in listed] == [channel]

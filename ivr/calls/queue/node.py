@@ -3,6 +3,7 @@ first to answer is bridged; announcements of position and wait come every N seco
 
 from __future__ import annotations
 
+from ivr.calls import agent_transfer
 from ivr.calls.call import Call
 from ivr.calls.commands import CancelTimer, Command, HangUp
 from ivr.calls.events import (
@@ -144,6 +145,10 @@ def ring(call: Call, offer: Offer, caller_id: str) -> list[Command]:
 def handle(call: Call, router: Router, event: CallEvent, now: float) -> Step:
     """React to an agent's answer or hang-up, a failed ring, or the announcement timer."""
     wait = _wait(call)
+    # An agent's transfer (its request, its target's leg) comes first.
+    transferring = agent_transfer.handle(call, router, wait, event, now)
+    if transferring is not None:
+        return transferring
     match event:
         case AgentAnswered(leg_id=leg):
             return _answered(call, router, wait, leg, now)
@@ -208,8 +213,8 @@ def leave(call: Call, router: Router, now: float) -> list[Command]:
     if wait.agent_gone:
         return []
     talking = wait.agent_leg is not None
+    commands: list[Command] = agent_transfer.caller_left(call, router, wait, now)
     stop = router.abandon(call.id, now)
-    commands: list[Command] = []
     if talking and wait.agent_leg:
         talk = now - (wait.answered_at or now)
         agent = wait.agent or ""
@@ -280,7 +285,8 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
     # The partner's own PBX took the call: it left our agents for good.
     call.outcome = "overflowed_external" if agent.startswith(TRUNK_PREFIX) else "answered"
     team = wait.team = router.agent(agent).team
-    policy = recording.policy(router, wait.queue, team, call.id)
+    # A call an agent transferred here is recorded already (one recording per call).
+    policy = None if wait.recording else recording.policy(router, wait.queue, team, call.id)
     commands.append(StopMusic(call.id))
     if policy is not None:
         # Callers hear that the call may be recorded before anyone speaks; the agent waits
@@ -303,6 +309,7 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
             language=call.language,
             caller_number=call.caller.number,
             **{f"var_{name}": value for name, value in call.shown_vars().items()},
+            **agent_transfer.context(wait),
         ),
     ]
     return Step(commands)

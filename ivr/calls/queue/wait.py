@@ -32,6 +32,9 @@ class QueueWait:
     connecting: bool = False  # the recording announcement plays before the bridge
     recording: RecordingPolicy | None = None  # the policy, once this call is recorded
     recording_paused: bool = False
+    # An agent's transfer: the note that travels, agents so far, a consult under way
+    # (ivr.calls.agent_transfer.Handover), once an agent has used one.
+    handover: object | None = None
 
     @property
     def agent(self) -> str | None:

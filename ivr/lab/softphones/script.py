@@ -10,7 +10,7 @@ Behaviour = Literal["answer", "no-answer", "busy", "reject"]
 Audio = Literal["pcap", "echo", "none"]
 AGENT_PORTS = {
     "agent1": 6001, "agent2": 6002, "agent3": 6003, "agent4": 6004, "partner": 6100,
-    "customer": 6200,
+    "customer": 6200, "supervisor1": 6010,
 }  # fmt: skip
 
 

@@ -132,6 +132,15 @@ class AriClient:
         """Record the channel's caller to the stored recording `name` (ARI's parameters)."""
         return self.request("POST", ["channels", channel, "record"], {"name": name, **options})
 
+    def snoop(
+        self, channel: str, snoop_id: str, spy: str, whisper: str, app: str, app_args: str
+    ) -> Awaitable[Any]:
+        """A snoop channel `snoop_id` on `channel`, into Stasis(app, app_args): it hears the
+        channel's audio in the `spy` direction(s) and speaks into the `whisper` one(s)
+        (`in`: from the channel, `out`: to it, `both`, `none`)."""
+        params = {"spy": spy, "whisper": whisper, "app": app, "appArgs": app_args}
+        return self.request("POST", ["channels", channel, "snoop", snoop_id], params)
+
     # Bridges and recordings.
 
     def create_bridge(self, bridge: str) -> Awaitable[Any]:
@@ -140,6 +149,9 @@ class AriClient:
     def add_to_bridge(self, bridge: str, channels: Iterable[str]) -> Awaitable[Any]:
         params = {"channel": ",".join(channels)}
         return self.request("POST", ["bridges", bridge, "addChannel"], params)
+
+    def remove_from_bridge(self, bridge: str, channel: str) -> Awaitable[Any]:
+        return self.request("POST", ["bridges", bridge, "removeChannel"], {"channel": channel})
 
     def destroy_bridge(self, bridge: str) -> Awaitable[Any]:
         return self.request("DELETE", ["bridges", bridge])

@@ -21,6 +21,10 @@ KEYS = set("0123456789*#ABCD")
 # The app argument the daemon gives the agent legs it originates: `agent,<call id>`.
 AGENT_LEG = "agent"
 TRANSFER_LEG = "transfer"
+# A supervisor's phone and the snoop channel on an agent's leg (ivr/pbx/ari/supervision.py).
+SUPERVISOR_LEG = "supervisor"
+SNOOP_LEG = "snoop"
+SUPERVISION_LEGS = (SUPERVISOR_LEG, SNOOP_LEG)
 # extensions.conf sends agents' feature codes as Stasis(ivr,feature).
 FEATURE = "feature"
 # Every event type the adapter reads (translate, and pbx.py: hang-up requests, transfer
@@ -55,6 +59,8 @@ def translate(
         endpoint = str(channel.get("name", "")).rsplit("-", 1)[0]
         code = str((channel.get("dialplan") or {}).get("exten", ""))
         return FeatureCode(channel_id, endpoint, "".join(c for c in code if c in KEYS))
+    if kind == "StasisStart" and args and args[0] in (SUPERVISOR_LEG, SNOOP_LEG):
+        return None  # a supervision leg no session claims (a daemon before us made it)
     if kind == "StasisStart" and channel_id and args and args[0] == AGENT_LEG:
         return AgentAnswered(str(args[1]) if len(args) > 1 else "", channel_id)
     if legs and channel_id in legs:
@@ -112,9 +118,10 @@ def in_app(channel: dict[str, Any], app: str) -> bool:
 
 
 def is_leg(channel: dict[str, Any]) -> bool:
-    """True for a leg the daemon originated (Stasis args `agent,CALL` or `transfer,CALL`)."""
+    """True for a leg the daemon originated (Stasis args `agent,CALL` or `transfer,CALL`, or a
+    supervision leg)."""
     app_data = str((channel.get("dialplan") or {}).get("app_data", "")).split(",")
-    return len(app_data) > 1 and app_data[1] in (AGENT_LEG, TRANSFER_LEG)
+    return len(app_data) > 1 and app_data[1] in (AGENT_LEG, TRANSFER_LEG, *SUPERVISION_LEGS)
 
 
 def leg_of(channel: dict[str, Any]) -> str | None:

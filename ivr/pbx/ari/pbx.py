@@ -19,13 +19,17 @@ import aiohttp
 from ivr.calls.commands import (
     Answer,
     ContinueInDialplan,
+    EndSupervision,
     HangUp,
+    JoinBridge,
+    LeaveBridge,
     MuteRecording,
     PbxCommand,
     Play,
     RecordMessage,
     StartRecording,
     StopPlayback,
+    Supervise,
     Transfer,
 )
 from ivr.calls.events import (
@@ -63,6 +67,7 @@ from ivr.pbx.ari.events import (
     leg_of,
     translate,
 )
+from ivr.pbx.ari.supervision import SupervisionLegs, SupervisionStep
 from ivr.pbx.backoff import Backoff
 
 log = logging.getLogger("ivr.ari")
@@ -104,6 +109,8 @@ class AriPbx:
         # lease). Asked before every command and every (re)connect, and for every event read.
         self.may_drive: Callable[[], bool] = lambda: True
         self._held_back = False  # the log already says this daemon stopped driving
+        # Supervisors' phones and snoop channels: the PBX's business once the core has asked.
+        self._supervision = SupervisionLegs(settings.app, self._queue, self._deliver)
 
     # The PBX port.
 
@@ -189,6 +196,8 @@ class AriPbx:
 
     def _read_event(self, data: dict[str, Any]) -> None:
         """One event from the socket: a transfer's, a hang-up request, or the core's."""
+        if self._supervision.claims(data):
+            return
         if not self._transfer_event(data):
             if data.get("type") == "ChannelHangupRequest":
                 self._hangup_requested(data)
@@ -198,6 +207,8 @@ class AriPbx:
         """After (re)connecting: adopt calls waiting in the app, drop the ones that are gone."""
         assert self._client is not None
         present = {str(channel["id"]): channel for channel in await self._client.channels()}
+        for orphan in self._supervision.resync(present):
+            self._queue(DropLeg("", orphan))
         for call_id in sorted(self._calls - set(present)):
             self._deliver(CallHungUp(call_id, lost=True))
         for leg, channel in present.items():
@@ -249,6 +260,7 @@ class AriPbx:
                 seen.discard(call_id)
             self._calls.discard(call_event.call_id)
             self._leaving.add(call_id)
+            self._supervision.call_ended(call_id)
             for leg, call in list(self._transfers.items()):
                 if call == call_event.call_id:
                     self._queue(DropLeg(call, leg))
@@ -257,6 +269,7 @@ class AriPbx:
                 self._queue(_DestroyBridge(call_event.call_id))
         elif isinstance(call_event, AgentLegEnded):
             self._legs.pop(call_event.leg_id, None)
+            self._supervision.leg_ended(call_event.leg_id)
         try:
             self.on_event(call_event)
         except Exception:
@@ -343,9 +356,13 @@ class AriPbx:
                 await ignore_missing(client.hang_up(leg))
             case Bridge(call_id=call_id, leg_id=leg):
                 bridge = f"{call_id}-bridge"
-                await client.create_bridge(bridge)
+                await self._bridge_again(client, call_id)
                 self._bridges.add(call_id)
                 await client.add_to_bridge(bridge, [call_id, leg])
+            case JoinBridge(call_id=call_id, channel_id=channel):
+                await client.add_to_bridge(f"{call_id}-bridge", [channel])
+            case LeaveBridge(call_id=call_id, channel_id=channel):
+                await ignore_missing(client.remove_from_bridge(f"{call_id}-bridge", channel))
             case BridgeLegs(call_id=call_id, leg_id=leg, other_leg_id=other):
                 bridge = f"{call_id}-bridge"
                 await client.create_bridge(bridge)
@@ -375,6 +392,8 @@ class AriPbx:
                 await ignore_missing(client.stop_music(call_id))
             case _DestroyBridge(call_id=call_id):
                 await ignore_missing(client.destroy_bridge(f"{call_id}-bridge"))
+            case Supervise() | EndSupervision() | SupervisionStep():
+                await self._supervision.run(client, command)
             case Answer(call_id=call_id):
                 await client.answer(call_id)
             case Play(call_id=call_id, playback_id=playback, media=media, language=language):
@@ -393,6 +412,15 @@ class AriPbx:
                     leg, endpoint, self.settings.app, f"{TRANSFER_LEG},{call_id}",
                     caller_id or None, 60,
                 )  # fmt: skip
+
+    async def _bridge_again(self, client: AriClient, call_id: str) -> None:
+        """Create the call's bridge; one that lives on (an agent transferred the caller to a
+        queue, its recording still running) is used again: Asterisk refuses to create it twice."""
+        try:
+            await client.create_bridge(f"{call_id}-bridge")
+        except AriError:
+            if call_id not in self._bridges:
+                raise
 
     def _failed(self, command: _Command, why: str) -> None:
         event(
@@ -434,7 +462,7 @@ class _DestroyBridge:
     call_id: str
 
 
-_Command = PbxCommand | LegCommand | _DestroyBridge
+_Command = PbxCommand | LegCommand | _DestroyBridge | SupervisionStep
 # Commands on the caller's own channel: a 404 to one of them means the caller is gone.
 _GONE_MEANS_HUNG_UP = (Answer, Play, HangUp, ContinueInDialplan, RecordMessage)
 # Commands that act on the caller's channel (`call_id` is the caller's, or a leg's when the
@@ -447,4 +475,6 @@ _ON_THE_CALLER = (
     StopPlayback,
     Bridge,
     Transfer,
+    JoinBridge,
+    LeaveBridge,
 )

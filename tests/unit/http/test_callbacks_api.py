@@ -135,12 +135,12 @@ async def test_a_booking_is_read_back_by_its_reference_and_only_supervisors_list
     status, missing = await api.get("/api/callbacks/" + "x" * 24)
     assert (status, missing["error"]) == (404, "not-found")
     # The list of every customer's number: a supervisor's token, never the website's.
-    assert (await api.get("/api/callbacks"))[0] == 401
-    assert (await api.get("/api/voicemails"))[0] == 401
+    assert (await api.get("/api/callbacks"))[0] == 403
+    assert (await api.get("/api/voicemails"))[0] == 403
     status, listed = await api.get("/api/callbacks", token=OPS)
     assert status == 200 and [t["id"] for t in listed] == [task["id"]]
     assert "reference" not in listed[0]  # the website's key stays the website's
-    assert (await api.post(body, token=OPS))[0] == 401  # supervisors do not book
+    assert (await api.post(body, token=OPS))[0] == 403  # supervisors do not book
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,16 @@ import pytest
 
 from ivr.callbacks.book import CallbackBook, CallbackRules
 from ivr.calls.commands import Note
-from ivr.calls.events import AgentRequest, Caller, FeatureCode, RecordingControl
+from ivr.calls.events import (
+    AgentRequest,
+    Caller,
+    FeatureCode,
+    MoveCaller,
+    RecordingControl,
+    StopSupervising,
+    SuperviseCall,
+    SupervisionEnded,
+)
 from ivr.calls.legs import AgentAnswered, AgentLegEnded, RingAgent
 from ivr.calls.notes import NOTES, NoteKind, NoteSpec, spec_of
 from ivr.plan.plan import PlanBook
@@ -47,6 +56,7 @@ COMPUTED: dict[tuple[str, str], set[str]] = {
 NOT_DRIVEN = {
     NoteKind.LOOP,  # checked plans have no goto cycle
     NoteKind.VOICEMAIL_FAILED,  # the simulated PBX always records
+    NoteKind.DISPOSITION,  # written by the API (tests/unit/http/test_transfers_api.py)
 }
 
 
@@ -622,7 +632,54 @@ def line_flow() -> list[Note]:
     return notes_of(w)
 
 
+def transfers_flow() -> list[Note]:
+    """Agents transfer answered calls: warm (complete, cancel, busy, three-way), blind."""
+    from ivr.calls.legs import AgentAnswered as Answered
+    from ivr.calls.legs import AgentLegEnded as Ended
+    from tests.unit.calls.test_agent_transfer import answered, ask, consult, rings
+    from tests.unit.calls.test_agent_transfer import world as transfer_world
+
+    notes: list[Note] = []
+    w = transfer_world()
+    call_id, _, _ = consult(w)
+    ask(w, call_id, "agent1", "complete")
+    notes += notes_of(w)
+    w = transfer_world()
+    call_id, _, _ = consult(w)
+    ask(w, call_id, "agent1", "conference")
+    ask(w, call_id, "agent2", "leave")
+    ask(w, call_id, "agent1", "note", text="noted")
+    notes += notes_of(w)
+    w = transfer_world(("agent1", "agent2"))
+    call_id, _ = answered(w)
+    ask(w, call_id, "agent1", "warm", "agent", "agent2")
+    ask(w, call_id, "agent1", "cancel")
+    ask(w, call_id, "agent1", "blind", "agent", "agent2")
+    w.driver.feed(Ended(call_id, rings(w)[-1].leg_id, "busy"))
+    ask(w, call_id, "agent1", "blind", "queue", "returns")
+    w.driver.feed(AgentRequest("agent3", "sign-in"))
+    w.driver.feed(Answered(call_id, rings(w)[-1].leg_id))
+    return notes + notes_of(w)
+
+
+def supervision_flow() -> list[Note]:
+    """A supervisor listens to a talk until it ends, and moves a waiting caller."""
+    from tests.unit.calls.test_supervision import queue_call as waiting_call
+    from tests.unit.calls.test_supervision import talking, world
+
+    shop = world()
+    call_id, _ = talking(shop)
+    shop.driver.feed(SuperviseCall(call_id, "s1", "listen", "PJSIP/supervisor1", "olga"))
+    shop.driver.feed(StopSupervising(call_id, "s1", "olga"))
+    shop.driver.feed(SupervisionEnded(call_id, "s1", "stopped"))
+    waiting = waiting_call(shop, "2", "+79990000002")
+    shop.driver.feed(MoveCaller(waiting, "returns", "olga"))
+    return notes_of(shop)
+
+
 FLOWS: dict[str, Callable[[], list[Note]]] = {
+    "supervision": supervision_flow,
+    "transfers": transfers_flow,
     "line": line_flow,
     "nodes": nodes_flow,
     "goto_failed": goto_failed_flow,

@@ -92,6 +92,7 @@ async def test_a_recorded_call_is_kept_with_a_sidecar_saying_whose_it_was(tmp_pa
         "queue": "sales",
         "team": "callpoint",
         "agent": "agent1",
+        "agents": ["agent1"],
         "topic": "returns",
         "caller_number": "79001234567",
         "pauses": [
