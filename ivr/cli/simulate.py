@@ -25,6 +25,9 @@ inputs, in the shop's words (docs/simulate.md explains every one):
                    how patient they are, how long agents talk (config/traffic.yaml);
                    `journal` learns all that from the calls in the journal store
                    between --learn-from and --learn-to
+  --calls FILE     instead of made-up callers, these calls: when each dials, the keys
+                   they press, how long they talk, how long they wait before giving up;
+                   prints who answered each and when a step overflowed it
   the roster       who works, their skills and shifts, the partner and its price
                    (teams: {NAME: {price: {per_call: 1.2, per_minute: 0.3}}}, currency: RUB)
   the plans        menus, queues, overflow steps, opening hours and holidays
@@ -46,6 +49,7 @@ examples:
   ivr simulate --from 2026-12-01 --days 30
   ivr simulate --compare --without-team callpoint --without-team nightdesk
   ivr simulate --traffic journal --learn-from 2026-10-01 --learn-to 2026-11-01 --arrivals x1.3
+  ivr simulate --calls calls.yaml --compare --without-team callpoint
 """
 
 
@@ -65,6 +69,10 @@ def add_command(commands: Any) -> None:
         default="config/traffic.yaml",
         help="the traffic file, or `journal` (default: config/traffic.yaml)",
     )
+    parser.add_argument("--calls", type=Path, default=None, metavar="FILE",
+                        help="a fixed list of calls (when, number, keys, talk, patience) "
+                             "instead of made-up callers: prints what became of each call, "
+                             "--from's midnight being `at: 0` (docs/simulate.md)")  # fmt: skip
     parser.add_argument("--learn-from", type=_date, default=None, metavar="YYYY-MM-DD",
                         help="--traffic journal: first day to learn from")  # fmt: skip
     parser.add_argument(
@@ -249,6 +257,8 @@ def run(args: argparse.Namespace) -> int:
         print("ivr simulate: the plans or roster (with the what-ifs) have errors; "
               "`ivr check` says the same of the files", file=sys.stderr)  # fmt: skip
         return 1
+    if args.calls is not None:
+        return _replay(args, runs)
     results = []
     for number, one in enumerate(runs, 1):
         bar = _Progress(f"{one.variant} ({number}/{len(runs)})", one.days)
@@ -258,6 +268,30 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(RENDER[args.format](results, args.by))
     if args.png is not None:
         return _charts(results, args.png)
+    return 0
+
+
+def _replay(args: argparse.Namespace, runs: Sequence[Any]) -> int:
+    """--calls: the list through each variant; one row per call and variant."""
+    from datetime import datetime
+    from datetime import time as day_start
+    from zoneinfo import ZoneInfo
+
+    from ivr.simulate.arrivals import ArrivalsError, load_arrivals, outlines, replay
+    from ivr.simulate.call_table import render, rows
+
+    try:
+        calls = load_arrivals(args.calls)
+    except ArrivalsError as exc:
+        print(f"ivr simulate: {exc}", file=sys.stderr)
+        return 1
+    table = []
+    for one in runs:
+        tz = ZoneInfo(one.traffic.timezone)
+        start = datetime.combine(one.start, day_start(), tz).timestamp()
+        entries = replay(one.site, calls, start, one.traffic, one.callbacks)
+        table += rows(one.variant, list(outlines(entries).values()), tz)
+    sys.stdout.write(render(table, args.format))
     return 0
 
 
@@ -274,7 +308,9 @@ def _learned(args: argparse.Namespace, settings: Any) -> Any:
     begin = args.learn_from or end - timedelta(days=28)
     if end <= begin:
         raise TrafficError("--learn-to must be after --learn-from")
-    tz_name = _site_zone(settings)
+    plans = _plans(settings)
+    first_plan = plans.plans[0].spec if plans.plans else None
+    tz_name = first_plan.timezone if first_plan is not None and first_plan.timezone else "UTC"
     tz = ZoneInfo(tz_name)
     if not settings.store.redis_url and not settings.store.sqlite.exists():
         raise TrafficError(f"no journal at {settings.store.sqlite} to learn from")
@@ -282,16 +318,15 @@ def _learned(args: argparse.Namespace, settings: Any) -> Any:
     try:
         first = datetime.combine(begin, day_start(), tz).timestamp()
         last = datetime.combine(end, day_start(), tz).timestamp()
-        return learn(journal.read(first, last), begin, end, tz_name)
+        return learn(journal.read(first, last), begin, end, tz_name, plans)
     finally:
         journal.close()
 
 
-def _site_zone(settings: Any) -> str:
+def _plans(settings: Any) -> Any:
     from ivr.reload import load
 
-    plans = load(settings).plans.plans
-    return plans[0].spec.timezone if plans and plans[0].spec.timezone else "UTC"
+    return load(settings).plans
 
 
 def _charts(results: Sequence[Any], folder: Path) -> int:
