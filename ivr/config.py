@@ -20,11 +20,13 @@ from pydantic import (
     model_validator,
 )
 
+from ivr.callbacks.book import CallbackRules
 from ivr.callbacks.numbers import known_country
 from ivr.passwords import is_password_hash
 from ivr.plan.errors import Problem, printable
 from ivr.plan.source import Source, SourceError, parse
 from ivr.schedule.parse import known_zone
+from ivr.schedule.schedule import Schedule
 
 
 class _Section(BaseModel):
@@ -266,6 +268,23 @@ class CallbackSettings(_Section):
         if not known_country(value):
             raise ValueError(f"unknown country {value!r}: write an ISO 3166 code such as RU")
         return value
+
+    def rules(self, hours: Schedule | None) -> CallbackRules:
+        """The callback book's rules (the daemon's and `ivr simulate`'s), calling only while
+        `hours` (the roster's schedule named by `hours:`) is open."""
+        return CallbackRules(
+            retry_delay=self.retry_minutes * 60,
+            max_attempts=self.max_attempts,
+            per_number_per_day=self.per_number_per_day,
+            hours=hours,
+            dial=self.dial,
+            caller_id=self.caller_id,
+            ring_seconds=self.ring_seconds,
+            country=self.country,
+            international=self.international,
+            max_open_per_queue=self.max_open_per_queue,
+            max_days_ahead=self.max_days_ahead,
+        )
 
 
 class FailoverSettings(_Section):

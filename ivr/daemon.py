@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp import web
 
 from ivr import __version__
-from ivr.callbacks.book import DAY, CallbackBook, CallbackRules
+from ivr.callbacks.book import DAY, CallbackBook
 from ivr.calls.events import AgentPresence
 from ivr.calls.notes import NoteKind
 from ivr.calls.ports import NoteSink
@@ -161,19 +161,7 @@ class Daemon:
             if hours is None:
                 event(log, "callbacks.unknown_hours", logging.ERROR, hours=settings.hours,
                       fix="name a schedule of the roster's schedules:")  # fmt: skip
-        rules = CallbackRules(
-            retry_delay=settings.retry_minutes * 60,
-            max_attempts=settings.max_attempts,
-            per_number_per_day=settings.per_number_per_day,
-            hours=hours,
-            dial=settings.dial,
-            caller_id=settings.caller_id,
-            ring_seconds=settings.ring_seconds,
-            country=settings.country,
-            international=settings.international,
-            max_open_per_queue=settings.max_open_per_queue,
-            max_days_ahead=settings.max_days_ahead,
-        )
+        rules = settings.rules(hours)
         kept = self.callback_store.load(since=self.clock.now() - DAY)
         book = CallbackBook.from_store(rules, kept)
         for aside in book.refused:

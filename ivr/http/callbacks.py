@@ -17,7 +17,7 @@ from aiohttp import web
 from ivr.callbacks.book import Refusal, topic_problem
 from ivr.callbacks.task import CallbackTask
 from ivr.http.principals import PRINCIPAL
-from ivr.http.site import Site, staffed
+from ivr.http.site import Site, refusal, staffed
 from ivr.logs import event
 from ivr.recordings.voicemail import list_voicemails
 
@@ -141,13 +141,13 @@ async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
     """The body as a JSON object, or the 4xx response saying what it must be."""
     raw = await request.read()  # aiohttp refuses bodies over client_max_size with a 413
     if len(raw) > MAX_BODY:
-        return _refused(413, "too-large", f"the body may have at most {MAX_BODY} bytes")
+        return refusal(413, "too-large", f"the body may have at most {MAX_BODY} bytes")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
-        return _refused(400, "invalid-request", "the body must be JSON")
+        return refusal(400, "invalid-request", "the body must be JSON")
     if not isinstance(body, dict):
-        return _refused(400, "invalid-request", 'the body must be a JSON object: {"number": ...}')
+        return refusal(400, "invalid-request", 'the body must be a JSON object: {"number": ...}')
     return body
 
 
@@ -169,7 +169,3 @@ def _for_supervisors(task: CallbackTask) -> dict[str, Any]:
 
 def _error(code: str, message: str) -> dict[str, str]:
     return {"error": code, "message": message}
-
-
-def _refused(status: int, code: str, message: str) -> web.Response:
-    return web.json_response(_error(code, message), status=status)

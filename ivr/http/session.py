@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ivr.http.principals import PRINCIPAL, Directory, Principal
+from ivr.http.site import refusal
 from ivr.logs import event
 
 log = logging.getLogger("ivr.http")
@@ -145,7 +146,7 @@ def add_session_routes(
     async def sign_in(request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             # A cross-site form cannot send JSON: no signing a browser in as someone else.
-            return _refused(415, "unsupported", "send the sign-in as application/json")
+            return refusal(415, "unsupported", "send the sign-in as application/json")
         given = await _credentials(request)
         if isinstance(given, web.Response):
             return given
@@ -157,12 +158,12 @@ def add_session_routes(
             event(log, "session.throttled", name=name, address=address)
             seconds = max(1, round(wait))
             message = f"too many failed sign-ins; try again in {seconds} s"
-            return _refused(429, "too-many", message, {"Retry-After": str(seconds)})
+            return refusal(429, "too-many", message, {"Retry-After": str(seconds)})
         principal = await asyncio.to_thread(directory.by_password, name, password)
         if principal is None:
             guard.failed(keys)
             event(log, "session.refused", name=name, address=address)
-            return _refused(401, "sign-in-failed", "wrong name or password")
+            return refusal(401, "sign-in-failed", "wrong name or password")
         guard.succeeded(keys[0])
         session_id, session = sessions.open(principal)
         event(log, "session.opened", principal=principal.name, role=principal.role,
@@ -187,13 +188,13 @@ def add_session_routes(
             return web.json_response(session.as_json(), headers={"Cache-Control": "no-store"})
         if principal is not None:  # a bearer token: no CSRF token is needed
             return web.json_response({**principal.as_json(), "csrf": None})
-        return _refused(401, "not-signed-in", "not signed in: POST /api/session")
+        return refusal(401, "not-signed-in", "not signed in: POST /api/session")
 
     async def sign_out(request: web.Request) -> web.Response:
         session: Session | None = request.get(SESSION)
         if session is not None:
             if not session.csrf_matches(request.headers.get(CSRF_HEADER, "")):
-                return _refused(403, "csrf", f"send the {CSRF_HEADER} header of this session")
+                return refusal(403, "csrf", f"send the {CSRF_HEADER} header of this session")
             sessions.close(request.cookies.get(COOKIE, ""))
             event(log, "session.closed", principal=session.principal.name)
         response = web.json_response({"signed_in": False})
@@ -209,7 +210,7 @@ async def _credentials(request: web.Request) -> tuple[str, str] | web.Response:
     """(name, password) from the JSON body, or the 4xx saying what to send."""
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
-        return _refused(413, "too-large", f"the body may have at most {MAX_BODY} bytes")
+        return refusal(413, "too-large", f"the body may have at most {MAX_BODY} bytes")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
@@ -217,18 +218,12 @@ async def _credentials(request: web.Request) -> tuple[str, str] | web.Response:
     name = body.get("name") if isinstance(body, dict) else None
     password = body.get("password") if isinstance(body, dict) else None
     if not isinstance(name, str) or not isinstance(password, str):
-        return _refused(400, "invalid-request", 'send {"name": ..., "password": ...} as JSON')
+        return refusal(400, "invalid-request", 'send {"name": ..., "password": ...} as JSON')
     if not name or len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
-        return _refused(400, "invalid-request", "the name or password is empty or too long")
+        return refusal(400, "invalid-request", "the name or password is empty or too long")
     return name, password
 
 
 def _key(session_id: str) -> bytes:
     # Looked up by digest: a dict's lookup time says nothing about the ids it holds.
     return hashlib.sha256(session_id.encode("utf-8", "replace")).digest()
-
-
-def _refused(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status, headers=headers)

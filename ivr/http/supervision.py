@@ -7,7 +7,6 @@ the state asked for (talking to an agent; waiting in a queue), 400 a bad body.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from typing import Any, get_args
@@ -19,7 +18,7 @@ from ivr.calls.events import MoveCaller, StopSupervising, SuperviseCall, Supervi
 from ivr.calls.queue import move
 from ivr.http.events import call_views, mask_number
 from ivr.http.principals import PRINCIPAL
-from ivr.http.site import Site, json_body, staffed
+from ivr.http.site import Refused, Site, json_object, staffed
 
 MODES: tuple[SupervisionMode, ...] = get_args(SupervisionMode)
 # A supervisor's phone: a PJSIP endpoint (`PJSIP/supervisor1`) or a number through a trunk
@@ -50,20 +49,20 @@ def add_supervision_routes(app: web.Application, site: Site | None) -> None:
     def supervise(mode: SupervisionMode) -> Any:
         async def handler(request: web.Request) -> web.Response:
             live = staffed(site)
-            body = await _body(request)
+            body = await json_object(request)
             phone = body.get("phone")
             if not isinstance(phone, str) or not PHONE.fullmatch(phone):
-                raise _refused(400, "invalid-phone", 'give "phone" as a PJSIP endpoint: '
+                raise Refused(400, "invalid-phone", 'give "phone" as a PJSIP endpoint: '
                                '"PJSIP/supervisor1" (or "PJSIP/<number>@<trunk>")')  # fmt: skip
             call_id = request.match_info["call"]
             call = live.switchboard.calls.get(call_id)
             why = supervision.refusal(call)
             if why is not None:
-                raise _refused(404 if call is None else 409, "not-talking", why)
+                raise Refused(404 if call is None else 409, "not-talking", why)
             session = f"{call_id}-sv{secrets.token_hex(4)}"
             live.driver.feed(SuperviseCall(call_id, session, mode, phone, _who(request)))
             if session not in live.switchboard.supervisions.sessions:
-                raise _refused(409, "not-talking", "the call is not talking to an agent")
+                raise Refused(409, "not-talking", "the call is not talking to an agent")
             reply = {"call": call_id, "mode": mode, "session": session, "phone": phone}
             return web.json_response(reply, status=202)
 
@@ -74,17 +73,17 @@ def add_supervision_routes(app: web.Application, site: Site | None) -> None:
         call_id, session_id = request.match_info["call"], request.match_info["session"]
         session = live.switchboard.supervisions.sessions.get(session_id)
         if session is None or session.call_id != call_id:
-            raise _refused(404, "no-session", "no supervision session of that id on this call")
+            raise Refused(404, "no-session", "no supervision session of that id on this call")
         live.driver.feed(StopSupervising(call_id, session_id, _who(request)))
         reply = {"call": call_id, "session": session_id, "supervision": "ending"}
         return web.json_response(reply, status=202)
 
     async def move_caller(request: web.Request) -> web.Response:
         live = staffed(site)
-        body = await _body(request)
+        body = await json_object(request)
         queue = body.get("queue")
         if not isinstance(queue, str) or not 0 < len(queue) <= MAX_QUEUE:
-            raise _refused(400, "invalid-request", 'give "queue": the name of a queue')
+            raise Refused(400, "invalid-request", 'give "queue": the name of a queue')
         call_id = request.match_info["call"]
         call = live.switchboard.calls.get(call_id)
         router = live.desk.router
@@ -92,7 +91,7 @@ def add_supervision_routes(app: web.Application, site: Site | None) -> None:
         if why is not None:
             status, text = why
             code = {404: "no-call", 409: "not-waiting"}.get(status, "unknown-queue")
-            raise _refused(status, code, text)
+            raise Refused(status, code, text)
         assert call is not None
         came_from = getattr(call.step, "queue", "")
         live.driver.feed(MoveCaller(call_id, queue, _who(request)))
@@ -111,20 +110,3 @@ def _who(request: web.Request) -> str:
     principal = request.get(PRINCIPAL)
     name = getattr(principal, "name", None)
     return name if isinstance(name, str) and name else "api"
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise _refused(400, "invalid-request", "the body must be a JSON object")
-    return body
-
-
-def _refused(status: int, code: str, message: str) -> web.HTTPException:
-    kinds: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest,
-        404: web.HTTPNotFound,
-        409: web.HTTPConflict,
-    }
-    text = json.dumps({"error": code, "message": message})
-    return kinds[status](text=text, content_type="application/json")

@@ -8,7 +8,6 @@ such agent, queue or target, 409 the call is not in a state for it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +16,7 @@ from ivr.callbacks.numbers import NumberRefused, dialable
 from ivr.calls import agent_transfer
 from ivr.calls.commands import Note
 from ivr.calls.events import TransferRequest
-from ivr.http.site import Site, json_body, staffed
+from ivr.http.site import Refused, Site, json_object, staffed
 
 STEPS = ("complete", "cancel", "conference")
 MAX_NAME = 64  # a queue's or an agent's name is shorter than this
@@ -30,10 +29,10 @@ def add_transfer_routes(app: web.Application, site: Site | None) -> None:
     async def transfer(request: web.Request) -> web.Response:
         live = staffed(site)
         agent = _agent(live, request)
-        body = await _body(request)
+        body = await json_object(request, optional=True)
         mode = body.get("mode")
         if mode not in agent_transfer.MODES:
-            raise _refused(400, "invalid-mode", 'give "mode": "blind" or "warm"')
+            raise Refused(400, "invalid-mode", 'give "mode": "blind" or "warm"')
         kind, target = _target(live, body.get("to"))
         return _carry_out(live, TransferRequest("", agent, str(mode), kind, target))
 
@@ -41,7 +40,7 @@ def add_transfer_routes(app: web.Application, site: Site | None) -> None:
         live = staffed(site)
         action = request.match_info["step"]
         if action not in STEPS:
-            raise _refused(404, "unknown-step", "use /transfer/complete, /cancel or /conference")
+            raise Refused(404, "unknown-step", "use /transfer/complete, /cancel or /conference")
         return _carry_out(live, TransferRequest("", _agent(live, request), action))
 
     async def leave(request: web.Request) -> web.Response:
@@ -51,25 +50,25 @@ def add_transfer_routes(app: web.Application, site: Site | None) -> None:
     async def note(request: web.Request) -> web.Response:
         live = staffed(site)
         agent = _agent(live, request)
-        text = (await _body(request)).get("note")
+        text = (await json_object(request, optional=True)).get("note")
         if not isinstance(text, str):
-            raise _refused(400, "invalid-note", 'give "note" as text')
+            raise Refused(400, "invalid-note", 'give "note" as text')
         cleaned = "".join(ch for ch in text if ch.isprintable() or ch == "\n")
         return _carry_out(live, TransferRequest("", agent, "note", text=cleaned))
 
     async def disposition(request: web.Request) -> web.Response:
         live = staffed(site)
         agent = _agent(live, request)
-        chosen = (await _body(request)).get("disposition")
+        chosen = (await json_object(request, optional=True)).get("disposition")
         allowed = live.desk.roster.dispositions
         if not isinstance(chosen, str) or chosen not in allowed:
-            raise _refused(400, "invalid-disposition",
+            raise Refused(400, "invalid-disposition",
                            "give \"disposition\" as one of: " + ", ".join(allowed))  # fmt: skip
         if str(live.desk.router.agent(agent).state) != "wrap_up":
-            raise _refused(409, "not-in-wrap-up", "a disposition is given in wrap-up, after a call")
+            raise Refused(409, "not-in-wrap-up", "a disposition is given in wrap-up, after a call")
         pop = live.screen_pops.latest.get(agent)
         if pop is None:
-            raise _refused(409, "no-call", "the agent has answered no call yet")
+            raise Refused(409, "no-call", "the agent has answered no call yet")
         fields = {"agent": agent, "queue": str(pop["queue"]), "disposition": chosen}
         live.driver.run([Note(str(pop["call"]), "disposition", fields)])
         return web.json_response({"call": pop["call"], "disposition": chosen})
@@ -87,7 +86,7 @@ def _carry_out(live: Site, request: TransferRequest) -> web.Response:
     refused = agent_transfer.refusal(call, live.desk.router, request)
     if refused is not None:
         status, message = refused
-        raise _refused(status, "refused", message)
+        raise Refused(status, "refused", message)
     assert call is not None
     live.driver.feed(
         TransferRequest(
@@ -130,44 +129,26 @@ def _target(live: Site, to: object) -> tuple[str, str]:
     """`{"queue": Q}`, `{"agent": A}` or `{"number": N}`: the kind and the target (a number as
     the dial string of the callbacks' trunk, checked and normalised as a callback's is)."""
     if not isinstance(to, dict) or len(to) != 1:
-        raise _refused(400, "invalid-target",
+        raise Refused(400, "invalid-target",
                        'give "to" as {"queue": Q}, {"agent": A} or {"number": N}')  # fmt: skip
     [(kind, value)] = to.items()
     if kind not in agent_transfer.TARGETS or not isinstance(value, str) or not value:
-        raise _refused(400, "invalid-target",
+        raise Refused(400, "invalid-target",
                        'give "to" as {"queue": Q}, {"agent": A} or {"number": N}')  # fmt: skip
     if kind != "number":
         if len(value) > MAX_NAME:
-            raise _refused(404, "unknown-target", f"no such {kind}")
+            raise Refused(404, "unknown-target", f"no such {kind}")
         return kind, value
     rules = live.switchboard.callback_book.rules
     try:
         number = dialable(value, rules.country, rules.international)
     except NumberRefused as exc:
-        raise _refused(400, "invalid-number", str(exc)) from None
+        raise Refused(400, "invalid-number", str(exc)) from None
     return kind, rules.dial.replace("{number}", number)
 
 
 def _agent(live: Site, request: web.Request) -> str:
     agent = request.match_info["agent"]
     if agent not in {a.id for a in live.desk.roster.agents}:
-        raise _refused(404, "unknown-agent", "no such agent")
+        raise Refused(404, "unknown-agent", "no such agent")
     return agent
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    body = await json_body(request) if request.can_read_body else {}
-    if not isinstance(body, dict):
-        raise _refused(400, "invalid-request", "the body must be a JSON object")
-    return body
-
-
-def _refused(status: int, error: str, message: str) -> web.HTTPException:
-    kinds: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest,
-        404: web.HTTPNotFound,
-        409: web.HTTPConflict,
-    }
-    return kinds[status](
-        text=json.dumps({"error": error, "message": message}), content_type="application/json"
-    )

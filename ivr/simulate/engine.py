@@ -113,19 +113,7 @@ def callback_rules(settings: CallbackSettings | None, site: LoadedSite) -> Callb
     hours = None
     if settings.hours is not None and site.roster is not None:
         hours = site.roster.schedules.get(settings.hours)
-    return CallbackRules(
-        retry_delay=settings.retry_minutes * 60,
-        max_attempts=settings.max_attempts,
-        per_number_per_day=settings.per_number_per_day,
-        hours=hours,
-        dial=settings.dial,
-        caller_id=settings.caller_id,
-        ring_seconds=settings.ring_seconds,
-        country=settings.country,
-        international=settings.international,
-        max_open_per_queue=settings.max_open_per_queue,
-        max_days_ahead=settings.max_days_ahead,
-    )
+    return settings.rules(hours)
 
 
 def simulate(run: Run, progress: Callable[[int], None] | None = None) -> Figures:
