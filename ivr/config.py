@@ -91,6 +91,11 @@ class ScreenPopSettings(_Section):
     """Where the screen pop goes when an agent answers (the CRM or the agents' desktop app)."""
 
     url: str | None = Field(None, pattern=r"^https?://")
+    # The pop's `previous`: the caller's last calls from the journal, at most this many...
+    previous_calls: int = Field(5, ge=0, le=50)
+    # ...of the last this many days (and never past store.caller_number_days: masked numbers
+    # have no history).
+    previous_days: float = Field(90.0, gt=0, le=3660)
 
 
 class LogSettings(_Section):

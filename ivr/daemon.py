@@ -29,11 +29,12 @@ from ivr.clock import SystemClock
 from ivr.config import Settings
 from ivr.failover.lease import Lease
 from ivr.http.app import make_app
-from ivr.http.desk_day import DayFigures
+from ivr.http.desk_day import DayFigures, counted
 from ivr.http.principals import directory_from
 from ivr.http.recordings import RecordingAccess
 from ivr.http.session import SessionPolicy
 from ivr.http.site import Site
+from ivr.journal.caller_history import JournalHistory
 from ivr.journal.fanout import LogSink, NoteFanout
 from ivr.journal.metrics import ROLES, Metrics
 from ivr.journal.metrics_sink import DeskGauges, MetricsSink
@@ -92,7 +93,15 @@ class Daemon:
             settings.ari, settings.reconnect, lambda e: self.driver.feed(e), self._status("ari")
         )
         self.lookups = HttpLookups(lambda e: self.driver.feed(e))
-        self.screen_pops = ScreenPops(settings.screen_pop.url)
+        # The pop's earlier calls come from the journal, read by the store's writer thread.
+        history = JournalHistory(
+            self.stores.writer,
+            ZoneInfo(settings.recordings.timezone),
+            calls=settings.screen_pop.previous_calls,
+            days=settings.screen_pop.previous_days,
+            timeout=settings.store.timeout_seconds,
+        )
+        self.screen_pops = ScreenPops(settings.screen_pop.url, history=history)
         # Today's answered, abandoned and survey scores, for the web page's wallboard.
         self.desk_day = DayFigures(ZoneInfo(settings.recordings.timezone))
         self.journal_store = JournalSink(self.stores.journal, settings.store.journal_days)
@@ -138,6 +147,7 @@ class Daemon:
         self._stopping = asyncio.Event()
         self.lease: Lease | None = None
         self.role = "single"
+        self._prepared: asyncio.Task[None] | None = None  # _prepare_desk, at a take-over
         if settings.failover.enabled and settings.store.redis_url:
             holder = f"{socket.gethostname()}:{os.getpid()}"
             self.lease = Lease.from_url(settings.store.redis_url, settings.ari.app, holder,
@@ -275,6 +285,8 @@ class Daemon:
         tasks = [ari_task, watch_task, gauges_task, prune_task, retention_task, heap_task]
         if self.lease is not None:
             tasks.append(asyncio.create_task(self._hold_lease()))
+        if self._prepared is not None:
+            tasks.append(self._prepared)
         await self._stopping.wait()
         if not self.lease_lost:
             await self._drain()
@@ -316,6 +328,28 @@ class Daemon:
         if self.lease is not None:
             self.switchboard.use_callback_book(self._callback_book(desk))
         self._recover(desk)
+        # Notes from now on are counted as they go by; the journal tells the day before.
+        self._prepared = asyncio.get_running_loop().create_task(
+            self._prepare_desk(self.clock.now())
+        )
+
+    async def _prepare_desk(self, until: float) -> None:
+        """The journal's part of the desk, in the store's thread: the screen pop history's
+        indexes (built once on a journal of before them), then today's figures so far."""
+        writer = self.stores.writer
+        try:
+            started = time.monotonic()
+            if await asyncio.wrap_future(writer.submit(lambda store: store.index_history())):
+                event(log, "store.indexed", index="caller history",
+                      seconds=round(time.monotonic() - started, 3))  # fmt: skip
+            start = self.desk_day.day_start(until)
+            notes = await asyncio.wrap_future(
+                writer.submit(lambda store: counted(store.read_journal(start, until)))
+            )
+            event(log, "desk.day_seeded", notes=self.desk_day.seed(notes, until))
+        except Exception as exc:  # a store error: the wallboard counts from now on
+            event(log, "desk.seed_failed", logging.ERROR, error=str(exc)[:200],
+                  why="today's figures count from this start only")  # fmt: skip
 
     async def _hold_lease(self) -> None:
         """Renew the lease; once it is lost, stop at once, handing nothing back."""

@@ -1,8 +1,10 @@
 """Today's figures for the wallboard: per queue answered, answered within its SLA and
-abandoned, and the day's CSAT and NPS; a journal sink counting as the notes go by."""
+abandoned, and the day's CSAT and NPS; a journal sink counting as the notes go by, seeded at
+start with the day so far from the journal (a restart mid-day does not zero the wallboard)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.calls.commands import Note
 from ivr.calls.notes import NoteKind
+from ivr.store.port import Entry
 
 COUNTED = frozenset({NoteKind.ANSWERED, NoteKind.QUEUE_ABANDONED, NoteKind.SURVEY_ANSWER})
 
@@ -63,17 +66,18 @@ class DayFigures:
     _day_ends: float = 0.0  # the moment the day counted ends: one compare per note
 
     def record(self, note: Note, at: float) -> None:
-        if note.kind not in COUNTED:
-            return
+        if note.kind in COUNTED:
+            self._count(note.kind, note.fields, at)
+
+    def _count(self, kind: str, fields: dict[str, str], at: float) -> None:
         self.roll(at)
-        fields = note.fields
-        if note.kind == NoteKind.SURVEY_ANSWER:
+        if kind == NoteKind.SURVEY_ANSWER:
             self._survey(fields.get("kind", ""), fields.get("score", ""))
             return
         day = self.queues.get(fields.get("queue", ""))
         if day is None:
             day = self.queues[fields.get("queue", "")] = QueueDay()
-        if note.kind == NoteKind.QUEUE_ABANDONED:
+        if kind == NoteKind.QUEUE_ABANDONED:
             day.abandoned += 1
             return
         day.answered += 1
@@ -82,6 +86,25 @@ class DayFigures:
                 day.answered_in_sla += 1
         except ValueError:
             pass
+
+    def day_start(self, at: float) -> float:
+        """The midnight that began the day of `at`, in the site's time zone."""
+        moment = datetime.fromtimestamp(at, self.tz)
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    def seed(self, entries: Iterable[Entry], until: float) -> int:
+        """Count the journal's notes of today before `until` (the moment this daemon began
+        counting: the notes after it are counted as they go by); how many counted."""
+        self.roll(until)
+        if datetime.fromtimestamp(until, self.tz).date().isoformat() != self._day:
+            return 0  # counting has moved on to the next day meanwhile
+        start = self.day_start(until)
+        seeded = 0
+        for entry in entries:
+            if start <= entry.at < until and entry.kind in COUNTED:
+                self._count(entry.kind, entry.fields, entry.at)
+                seeded += 1
+        return seeded
 
     def _survey(self, kind: str, score: str) -> None:
         if not score.isdigit():
@@ -120,3 +143,14 @@ class DayFigures:
             "queues": {name: day.view() for name, day in self.queues.items()},
             "survey": self.survey.view(),
         }
+
+
+def counted(entries: Iterable[Entry]) -> list[Entry]:
+    """The notes today's figures count, their fields read (in the store's thread, which reads
+    the day's journal: the event loop then only adds them up)."""
+    kept = []
+    for entry in entries:
+        if entry.kind in COUNTED:
+            _ = entry.fields
+            kept.append(entry)
+    return kept

@@ -77,8 +77,6 @@ class DeskFeed:
         self.heartbeat = heartbeat
         self.listeners: set[Listener] = set()
         self._pending: asyncio.TimerHandle | None = None
-        # agent id -> (state, since): a state seen to change while somebody listened.
-        self._since: dict[str, tuple[str, float | None]] = {}
         self._serves: tuple[Desk, dict[str, tuple[str, ...]]] | None = None
 
     # The hook ---------------------------------------------------------------------------
@@ -95,15 +93,14 @@ class DeskFeed:
         driver = self.site.driver
         hook: Callable[[], None] | None = self.changed if on else None
         driver.on_change = hook
+        # A screen pop's earlier calls arrive from the store after the answer.
+        self.site.screen_pops.on_change = hook
 
     # Listeners --------------------------------------------------------------------------
 
     def listen(self, scope: str) -> tuple[Listener, str]:
         """A new listener and its snapshot message."""
         if not self.listeners:
-            # Times in state seen before this moment were not watched: unknown until they
-            # change again (a call's talk time is known from the call itself).
-            self._since.clear()
             self._hook(True)
         listener = Listener(scope)
         self.listeners.add(listener)
@@ -220,14 +217,8 @@ class DeskFeed:
         for spec in desk.roster.agents:
             view = router.agent(spec.id)
             state = str(view.state)
-            seen = self._since.get(spec.id)
-            if seen is None:
-                since = None  # not seen change: unknown, unless the call says
-            elif seen[0] != state:
-                since = now
-            else:
-                since = seen[1]
-            self._since[spec.id] = (state, since)
+            # Kept by the router as states change, whether or not a page is open.
+            since = view.state_since
             if state == "on_call" and spec.id in talking:
                 since = talking[spec.id]
             views[spec.id] = {

@@ -3,104 +3,91 @@ for the API, so nobody has to repeat themselves to the agent."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ivr.calls.commands import Note
 from ivr.calls.notes import NoteKind
 from ivr.journal.webhook import Webhook
+from ivr.logs import event
+from ivr.store.history import CallerHistory, has_history
 
-# Earlier calls kept per number for the pop's `previous`, and how many numbers are kept: the
-# oldest number seen is let go first, so memory stays bounded whatever the traffic.
-PREVIOUS_CALLS = 5
-NUMBERS_KEPT = 20_000
+log = logging.getLogger("ivr.journal.screen_pop")
 
 
-@dataclass(slots=True)
-class _Earlier:
-    """One call from a number as the pop shows it afterwards."""
+class History(Protocol):
+    """Where a pop's `previous` comes from: the journal in the store (caller_history.py)."""
 
-    call: str
-    at: float
-    topic: str = ""
-    outcome: str = ""
-    disposition: str = ""
-
-    def shown(self) -> dict[str, Any]:
-        return {"call": self.call, "at": self.at, "topic": self.topic, "outcome": self.outcome,
-                "disposition": self.disposition}  # fmt: skip
+    async def earlier(self, number: str, call_id: str, now: float) -> CallerHistory:
+        """The number's earlier calls, `call_id` left out, and how many it made today."""
+        ...
 
 
 class ScreenPops:
-    """A journal sink: builds a pop per answered call, posts it, keeps the latest per agent."""
+    """A journal sink: builds a pop per answered call, posts it, keeps the latest per agent.
 
-    def __init__(self, url: str | None = None, timeout: float = 3.0) -> None:
+    Nothing is kept per number: `previous` (earlier calls from the number: time, topic,
+    outcome, disposition) and `previous_calls_today` are read from the journal when the
+    agent answers, off the event loop; the pop is posted once they are in (or the read
+    failed), and the page hears of them through `on_change`."""
+
+    def __init__(
+        self, url: str | None = None, timeout: float = 3.0, history: History | None = None
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.latest: dict[str, dict[str, Any]] = {}
-        # Calls per number on the current (UTC) day only: a new day starts the count afresh,
-        # so memory holds one day's callers, not every number ever seen.
-        self._day = -1  # the UTC day (days since 1970) counted
-        self._calls_today: dict[str, int] = {}
+        self.on_change: Callable[[], None] | None = None  # the live page's hook, while watched
+        self._history = history
         self._hook = Webhook(url, "screen_pop", timeout) if url else None
-        # Calls by number (newest last) and the call in progress by id, for `previous`.
-        self._history: OrderedDict[str, list[_Earlier]] = OrderedDict()
-        self._open: dict[str, _Earlier] = {}
+        self._filling: set[asyncio.Task[None]] = set()
 
     def record(self, note: Note, at: float) -> None:
-        if note.kind == NoteKind.ARRIVED:
-            number = note.fields.get("caller_number", "")
-            if number:
-                self._roll_day(at)
-                self._calls_today[number] = self._calls_today.get(number, 0) + 1
-                self._remember(number, _Earlier(note.call_id, at))
-        elif note.kind in (NoteKind.ANSWERED, NoteKind.AGENT_TRANSFER_ANSWERED):
+        if note.kind in (NoteKind.ANSWERED, NoteKind.AGENT_TRANSFER_ANSWERED):
             pop = self._pop(note, at)
             self.latest[pop["agent"]] = pop
-            if self._hook is not None:
+            if self._history is not None and has_history(pop["caller_number"]):
+                task = asyncio.get_running_loop().create_task(self._fill(pop, at))
+                self._filling.add(task)
+                task.add_done_callback(self._filling.discard)
+            elif self._hook is not None:
                 self._hook.send(pop, note.call_id)
-        elif note.kind == NoteKind.TAG and note.call_id in self._open:
-            self._open[note.call_id].topic = note.fields.get("tag", "")
-        elif note.kind == NoteKind.ENDED and note.call_id in self._open:
-            self._open.pop(note.call_id).outcome = note.fields.get("outcome", "")
         elif note.kind == NoteKind.DISPOSITION:
             self._dispose(note.call_id, note.fields.get("disposition", ""))
 
-    def previous(self, number: str, call_id: str) -> list[dict[str, Any]]:
-        """Earlier calls from `number` (not `call_id`), newest first: time, topic, outcome,
-        disposition; since the daemon started, at most PREVIOUS_CALLS."""
-        earlier = self._history.get(number, [])
-        return [e.shown() for e in reversed(earlier) if e.call != call_id][:PREVIOUS_CALLS]
+    async def _fill(self, pop: dict[str, Any], at: float) -> None:
+        """Add the caller's earlier calls to `pop`, then post it."""
+        assert self._history is not None
+        try:
+            found = await self._history.earlier(pop["caller_number"], pop["call"], at)
+        except Exception as exc:  # the store slow or down: the pop goes without them
+            why = "the store did not answer in time; the pop shows no earlier calls"
+            event(log, "screen_pop.history_failed", logging.WARNING, call=pop["call"],
+                  error=f"{type(exc).__name__}: {exc}"[:200], why=why)  # fmt: skip
+        else:
+            pop["previous"] = [call.shown() for call in found.calls]
+            pop["previous_calls_today"] = found.today
+            if self.on_change is not None:
+                self.on_change()
+        if self._hook is not None:
+            self._hook.send(pop, pop["call"])
 
-    def _remember(self, number: str, call: _Earlier) -> None:
-        calls = self._history.pop(number, [])
-        calls.append(call)
-        self._history[number] = calls[-(PREVIOUS_CALLS + 1) :]
-        self._open[call.call] = call
-        while len(self._history) > NUMBERS_KEPT:
-            for gone in self._history.popitem(last=False)[1]:
-                self._open.pop(gone.call, None)
+    async def settled(self) -> None:
+        """Wait until every pop being filled is (for tests and a clean stop)."""
+        while self._filling:
+            await asyncio.gather(*self._filling, return_exceptions=True)
 
     def _dispose(self, call_id: str, disposition: str) -> None:
         for pop in self.latest.values():
             if pop["call"] == call_id:
                 pop["disposition"] = disposition
-                for earlier in self._history.get(pop["caller_number"], []):
-                    if earlier.call == call_id:
-                        earlier.disposition = disposition
-
-    def _roll_day(self, at: float) -> None:
-        day = int(at // 86_400)  # UTC days have 86,400 s: no leap seconds in POSIX time
-        if day != self._day:
-            self._day = day
-            self._calls_today.clear()
 
     def _pop(self, note: Note, at: float) -> dict[str, Any]:
         fields = note.fields
         number = fields.get("caller_number", "")
-        self._roll_day(at)
-        today = self._calls_today.get(number, 1)
         return {
             "call": note.call_id,
             "agent": fields.get("agent", ""),
@@ -110,8 +97,9 @@ class ScreenPops:
             "caller_number": number,
             "wait_seconds": float(fields.get("wait", "0")),
             "variables": {k[4:]: v for k, v in fields.items() if k.startswith("var_")},
-            "previous_calls_today": max(0, today - 1),
-            "previous": self.previous(number, note.call_id),
+            # Filled from the journal once it answers (_fill).
+            "previous_calls_today": 0,
+            "previous": [],
             # A transferred call: who passed it on, and the note they wrote for the next agent.
             "transferred_by": fields.get("transferred_by", ""),
             "note": fields.get("note", ""),
@@ -119,6 +107,8 @@ class ScreenPops:
         }
 
     async def close(self) -> None:
-        """Wait briefly for posts in flight, then close the HTTP session."""
+        """Wait briefly for pops being filled and posts in flight, then close the HTTP session."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.settled(), self.timeout)
         if self._hook is not None:
             await self._hook.close()

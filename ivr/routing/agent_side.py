@@ -25,8 +25,9 @@ class AgentSide(RouterState):
         self._refresh(agent)
         return True
 
-    def sign_out(self, agent_id: str) -> bool:
+    def sign_out(self, agent_id: str, now: float | None = None) -> bool:
         """The agent stops work (no new offers). False if already signed out."""
+        self._at(now)
         agent = self._agent(agent_id)
         if not agent.signed_in:
             return False
@@ -35,8 +36,9 @@ class AgentSide(RouterState):
         self._refresh(agent)
         return True
 
-    def pause(self, agent_id: str, reason: str = "break") -> bool:
+    def pause(self, agent_id: str, reason: str = "break", now: float | None = None) -> bool:
         """No new offers until resume. False if signed out or already paused for `reason`."""
+        self._at(now)
         agent = self._agent(agent_id)
         if not reason:
             raise RoutingError(f"agent '{agent_id}': a pause needs a reason, e.g. 'break'")
@@ -46,8 +48,9 @@ class AgentSide(RouterState):
         self._refresh(agent)
         return True
 
-    def resume(self, agent_id: str) -> bool:
+    def resume(self, agent_id: str, now: float | None = None) -> bool:
         """End a pause (misses forgotten). False if not paused."""
+        self._at(now)
         agent = self._agent(agent_id)
         if agent.pause_reason is None:
             return False
@@ -56,8 +59,9 @@ class AgentSide(RouterState):
         self._refresh(agent)
         return True
 
-    def set_on_duty(self, team: str, on_duty: bool) -> bool:
+    def set_on_duty(self, team: str, on_duty: bool, now: float | None = None) -> bool:
         """A team's shift begins or ends: off duty means no new offers. True if it changed."""
+        self._at(now)
         if team not in self._teams:
             raise RoutingError(f"team '{team}' is not in the roster")
         if on_duty:
@@ -72,9 +76,12 @@ class AgentSide(RouterState):
                 changed = True
         return changed
 
-    def set_presence(self, agent_id: str, reachable: bool, busy: bool) -> bool:
+    def set_presence(
+        self, agent_id: str, reachable: bool, busy: bool, now: float | None = None
+    ) -> bool:
         """Device state from AMI. Unreachable, or busy with a call the router did not give,
         means no offers. Agents start reachable and not busy. True if anything changed."""
+        self._at(now)
         agent = self._agent(agent_id)
         changed = (agent.reachable, agent.busy) != (reachable, busy)
         agent.reachable = reachable
@@ -93,6 +100,7 @@ class AgentSide(RouterState):
     ) -> bool:
         """An agent's sign-in, pause, wrap-up and misses as kept before a restart; False when
         the agent is no longer in the roster."""
+        self._at(now)
         agent = self._agents.get(agent_id)
         if agent is None or agent.is_trunk:
             return False
@@ -105,3 +113,16 @@ class AgentSide(RouterState):
             heappush(self._timers, (wrap_until, next(self._seq), "", agent_id))
         self._refresh(agent)
         return True
+
+    def state_began(self, agent_id: str, since: float) -> None:
+        """The agent's current state began at `since` (kept across a restart or a reload)."""
+        agent = self._agents.get(agent_id)
+        if agent is not None:
+            agent.since_state, agent.state_since = agent.state, since
+
+    def states_known(self, now: float) -> None:
+        """Agents whose state began before anything was known (the daemon's start): `now`."""
+        self._at(now)
+        for agent in self._agents.values():
+            if agent.state_since is None:
+                agent.since_state, agent.state_since = agent.state, now

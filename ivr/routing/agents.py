@@ -67,6 +67,10 @@ class AgentRecord:
     counted_staffed: bool = False
     counted_offerable: bool = False
     shown: AgentState | None = None
+    # Since when the agent shows `since_state` (kept by RouterState._refresh; None: not known
+    # yet, before the desk's first moment), for the wallboard's time in state.
+    since_state: AgentState | None = None
+    state_since: float | None = None
 
     @property
     def device_ok(self) -> bool:
@@ -126,6 +130,7 @@ class AgentRecord:
             misses=self.misses,
             wrap_until=self.wrap_until,
             signed_in=self.signed_in,
+            state_since=self.state_since,
         )
 
 
@@ -145,3 +150,4 @@ class AgentView:
     wrap_until: float | None
     signed_in: bool = False
     reachable: bool = True  # the softphone is registered (AMI), whatever the state says
+    state_since: float | None = None  # when `state` began (the daemon's start at the latest)

@@ -59,14 +59,19 @@ class Desk:
             desk.router.sign_in(agent.id, now)
             if view.pause_reason is not None:
                 desk.router.pause(agent.id, view.pause_reason)
+            if view.state_since is not None and desk.router.agent(agent.id).state == view.state:
+                desk.router.state_began(agent.id, view.state_since)
+        desk.router.states_known(now)
         return desk
 
-    def presence(self, endpoint: str, reachable: bool, busy: bool) -> bool:
+    def presence(
+        self, endpoint: str, reachable: bool, busy: bool, now: float | None = None
+    ) -> bool:
         """A softphone's state from AMI; False for a device that is no agent's."""
         agent = self._agent_by_endpoint.get(endpoint.lower())
         if agent is None:
             return False
-        return self.router.set_presence(agent, reachable, busy)
+        return self.router.set_presence(agent, reachable, busy, now)
 
     def request(self, agent_id: str, action: AgentAction, reason: str, now: float) -> bool:
         """Sign in, sign out, pause or resume; False when it changes nothing."""
@@ -74,11 +79,11 @@ class Desk:
             case "sign-in":
                 return self.router.sign_in(agent_id, now)
             case "sign-out":
-                return self.router.sign_out(agent_id)
+                return self.router.sign_out(agent_id, now)
             case "pause":
-                return self.router.pause(agent_id, reason or "break")
+                return self.router.pause(agent_id, reason or "break", now)
             case "resume":
-                return self.router.resume(agent_id)
+                return self.router.resume(agent_id, now)
 
     def shifts(self, now: float) -> list[tuple[str, bool]]:
         """Put teams on or off duty as their shifts say, when a shift begins or ends; the
@@ -90,7 +95,7 @@ class Desk:
         changed = []
         for team in self.roster.teams:
             on_duty = self.roster.on_duty(team, at)
-            if self.router.set_on_duty(team, on_duty):
+            if self.router.set_on_duty(team, on_duty, now):
                 changed.append((team, on_duty))
         change = self.roster.next_shift_change(at)
         self._shift_due = change.timestamp() if change is not None else None
@@ -99,13 +104,15 @@ class Desk:
     def changed_agents(self) -> dict[str, dict[str, Any]]:
         """What a restart must keep of the agents whose facts changed since last asked
         (sign-in, pause and its reason, wrap-up, offers missed in a row); an agent whose
-        record is the same as the last one given is left out."""
+        record is the same as the last one given is left out. The record also says since
+        when the agent shows the state it shows then, but a new time alone writes nothing
+        (ringing and talking are no record's business: calls have their own)."""
         records: dict[str, dict[str, Any]] = {}
         for agent_id in self.router.changed_agents:
             if agent_id.startswith(TRUNK_PREFIX):
                 continue
             view = self.router.agent(agent_id)
-            record = {
+            record: dict[str, Any] = {
                 "signed_in": view.signed_in,
                 "pause_reason": view.pause_reason,
                 "wrap_until": view.wrap_until,
@@ -113,12 +120,15 @@ class Desk:
             }
             if self._kept.get(agent_id) != record:
                 self._kept[agent_id] = record
-                records[agent_id] = record
+                records[agent_id] = {**record, "state": str(view.state),
+                                     "state_since": view.state_since}  # fmt: skip
         self.router.changed_agents.clear()
         return records
 
     def restore_agents(self, records: dict[str, dict[str, Any]], now: float) -> list[str]:
-        """Agents come back as a restart found them; the ids restored."""
+        """Agents come back as a restart found them, each in their state since when the
+        record says, if it is the state they come back in (else since `now`, as everyone
+        the records do not name); the ids restored."""
         restored = []
         for agent_id, record in sorted(records.items()):
             signed_in = bool(record.get("signed_in"))
@@ -140,6 +150,11 @@ class Desk:
                     "misses": misses,
                 }
                 restored.append(agent_id)
+                since = record.get("state_since")
+                state = self.router.agent(agent_id).state
+                if isinstance(since, int | float) and since <= now and record.get("state") == state:
+                    self.router.state_began(agent_id, float(since))
+        self.router.states_known(now)
         return restored
 
     def agent_for(self, endpoint: str) -> str | None:
@@ -191,6 +206,9 @@ def snapshot(desk: Desk, now: float) -> dict[str, Any]:
                 "pause_reason": view.pause_reason,
                 # Presence (AMI): an unregistered softphone is not rung, whatever `state` says.
                 "reachable": view.reachable,
+                # Since when (epoch seconds) the agent shows `state`; the daemon's start at
+                # the latest, unless the agent's live record kept it.
+                "state_since": view.state_since,
             }
         )
     queues = [

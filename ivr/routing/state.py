@@ -92,6 +92,7 @@ class RouterState:
         }
         self._tallies: dict[Requirement, Tally] = {}
         self._unsettled: set[AgentRecord] = set()  # changed since the counts were asked for
+        self._now: float | None = None  # the latest moment an event brought: time in state
         for agent in self._agents.values():
             self._refresh(agent)
         self._queues: dict[str, QueueState] = {}
@@ -120,7 +121,13 @@ class RouterState:
                 queue, requirement, HandleTimes(handle_window), self._tally(requirement)
             )
 
+    def _at(self, now: float | None) -> None:
+        """An event's moment, for the time in state of the agents it changes."""
+        if now is not None:
+            self._now = now
+
     def _advance(self, now: float) -> None:
+        self._now = now
         timers = self._timers
         while timers and timers[0][0] <= now:
             _, _, call_id, agent_id = heappop(timers)
@@ -142,6 +149,10 @@ class RouterState:
         here."""
         self.changed_agents.add(agent.id)
         self._unsettled.add(agent)
+        state = agent.state
+        if state is not agent.since_state:
+            agent.since_state = state
+            agent.state_since = self._now
         offerable = agent.offerable
         if offerable and agent.id not in self._pool:
             self._pool.add(agent)

@@ -11,6 +11,15 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from redis.typing import EncodableT, FieldT
 
+from ivr.store.history import (
+    ARRIVED,
+    NUMBER_FIELD,
+    SUMMARY_FIELDS,
+    CallerHistory,
+    EarlierCall,
+    HistoryQuery,
+    has_history,
+)
 from ivr.store.port import Entry
 
 STREAM = "ivr:journal"
@@ -26,6 +35,61 @@ for _, entry in ipairs(rest) do redis.call('XADD', KEYS[2], entry[1], unpack(ent
 redis.call('RENAME', KEYS[2], KEYS[1])
 return #rest
 """
+# The screen pop's history (ivr/store/history.py) beside the stream, which has no index but
+# time: per number a sorted set of its calls (score: arrival in ms), per such call a hash of
+# its summary (at, topic, outcome, disposition); both expire with the journal's retention.
+# `op` comes from history_op(); the writer's script (redis_writes.py) runs this too.
+INDEX_NOTE = """
+local function index_note(op)
+  if op.caller then
+    redis.call('ZADD', op.caller, op.score, op.call)
+    redis.call('ZREMRANGEBYSCORE', op.caller, '-inf', '(' .. op.minid)
+    redis.call('PEXPIRE', op.caller, op.keep)
+    redis.call('HSET', op.summary, 'at', op.at)
+    redis.call('PEXPIRE', op.summary, op.keep)
+  elseif op.summary and redis.call('EXISTS', op.summary) == 1 then
+    redis.call('HSET', op.summary, op.part, op.text)
+  end
+end
+"""
+INDEX = INDEX_NOTE + "index_note(cjson.decode(ARGV[1]))"
+
+
+def callers_key(stream: str, number: str) -> str:
+    """The sorted set of the calls from `number`."""
+    return f"{stream}:caller:{number}"
+
+
+def summary_key(stream: str, call_id: str) -> str:
+    """The hash of a call's summary (only calls from a number with a history have one)."""
+    return f"{stream}:call:{call_id}"
+
+
+def history_op(
+    stream: str, call_id: str, kind: str, fields: str, at: float, keep_seconds: float
+) -> dict[str, Any] | None:
+    """What a note adds to the history's index (INDEX_NOTE's `op`), or None for most notes:
+    an arrival from a number, or a call's topic, outcome or disposition. `fields` is the
+    note's JSON text, read only for these few kinds."""
+    if kind == ARRIVED:
+        number = json.loads(fields).get(NUMBER_FIELD, "")
+        if not isinstance(number, str) or not has_history(number):
+            return None
+        return {
+            "caller": callers_key(stream, number),
+            "summary": summary_key(stream, call_id),
+            "call": call_id,
+            "score": int(at * 1000),
+            "minid": max(0, int((at - keep_seconds) * 1000)),
+            "keep": max(1, int(keep_seconds * 1000)),
+            "at": repr(at),
+        }
+    summary = SUMMARY_FIELDS.get(kind)
+    if summary is None:
+        return None
+    field, part = summary
+    text = json.loads(fields).get(field, "")
+    return {"summary": summary_key(stream, call_id), "part": part, "text": str(text)}
 
 
 def connect(url: str, timeout: float = 2.0, retries: int = 6) -> redis.Redis:
@@ -63,6 +127,7 @@ class RedisJournal:
         self.client = client
         self.keep_seconds = keep_days * 86400
         self.stream = stream
+        self._index = client.register_script(INDEX)
 
     @classmethod
     def from_url(cls, url: str, keep_days: float = 90) -> RedisJournal:
@@ -82,7 +147,7 @@ class RedisJournal:
         for attempt in range(3):
             try:
                 self.client.xadd(self.stream, body, id=f"{ms}-*", minid=minid, approximate=True)
-                return
+                break
             except redis.ResponseError:
                 # `at` is older than the stream's last id (a clock step, another daemon's note):
                 # file it just after the last one, which `read` allows for (SLACK_MS).
@@ -90,6 +155,9 @@ class RedisJournal:
                 if attempt == 2 or not last:
                     raise
                 ms = max(ms, int(last[0][0].split("-")[0]))
+        op = history_op(self.stream, call_id, kind, str(body["fields"]), at, self.keep_seconds)
+        if op is not None:
+            self._index(args=[json.dumps(op)])
 
     def read(self, start: float, end: float) -> Iterator[Entry]:
         """Entries with `start <= at < end`, in stream order (which is `at` order but for skew)."""
@@ -108,6 +176,39 @@ class RedisJournal:
             if len(page) < PAGE:
                 return
             low = "(" + page[-1][0]
+
+    def caller_history(self, query: HistoryQuery) -> CallerHistory:
+        """The number's earlier calls and its count today (history.py), off its sorted set."""
+        if not has_history(query.number) or query.limit <= 0:
+            return CallerHistory()
+        key = callers_key(self.stream, query.number)
+        first = self.client.pipeline(transaction=False)
+        first.zrevrangebyscore(key, "+inf", int(query.since * 1000), start=0,
+                               num=query.limit + 1)  # fmt: skip
+        first.zcount(key, int(query.day_start * 1000), "+inf")
+        first.zscore(key, query.current)
+        ids, today, current = cast(tuple[list[str], int, float | None], tuple(first.execute()))
+        if current is not None and current >= int(query.day_start * 1000):
+            today -= 1  # this call, when its arrival landed already
+        ids = [call_id for call_id in ids if call_id != query.current][: query.limit]
+        second = self.client.pipeline(transaction=False)
+        for call_id in ids:
+            second.hgetall(summary_key(self.stream, call_id))
+        calls = []
+        for call_id, summary in zip(ids, cast(list[dict[str, str]], second.execute()), strict=True):
+            if not summary:
+                continue  # expired with the journal, or erased since the set was read
+            calls.append(EarlierCall(call_id, float(summary.get("at", 0.0)),
+                                     summary.get("topic", ""), summary.get("outcome", ""),
+                                     summary.get("disposition", "")))  # fmt: skip
+        return CallerHistory(tuple(calls), max(0, int(today)))
+
+    def _unindex(self, entry: Entry) -> None:
+        """Take an arrival's call out of the history's index (erased, or its number masked)."""
+        number = entry.fields.get(NUMBER_FIELD, "")
+        if isinstance(number, str) and number:
+            self.client.zrem(callers_key(self.stream, number), entry.call_id)
+        self.client.delete(summary_key(self.stream, entry.call_id))
 
     def prune(self, before: float) -> int:
         """XTRIM MINID (exact); returns how many entries went."""
@@ -136,7 +237,12 @@ class RedisJournal:
 
     def erase(self, doomed: Callable[[Entry], bool]) -> int:
         """XDEL every entry `doomed` says yes to; how many went. A full scan: for `ivr erase`."""
-        ids = [entry_id for entry_id, entry in self._entries() if doomed(entry)]
+        ids = []
+        for entry_id, entry in self._entries():
+            if doomed(entry):
+                ids.append(entry_id)
+                if entry.kind == ARRIVED:
+                    self._unindex(entry)
         for start in range(0, len(ids), PAGE):
             self.client.xdel(self.stream, *ids[start : start + PAGE])
         return len(ids)
@@ -157,6 +263,12 @@ class RedisJournal:
         for entry_id, entry in self._entries():
             new = change(entry) if entry.at < before else None
             changed += new is not None
+            if (
+                new is not None
+                and entry.kind == ARRIVED
+                and new.get(NUMBER_FIELD) != entry.fields.get(NUMBER_FIELD)
+            ):
+                self._unindex(entry)  # a masked number has no history
             fields = entry.fields if new is None else new
             self.client.xadd(copy, {"at": repr(entry.at), "call": entry.call_id,
                                     "kind": entry.kind,

@@ -6,10 +6,22 @@ after all, say in a Redis that was stopped and resumed) skips what landed: no no
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
-from ivr.store.redis import CALLBACKS, LIVE, STREAM, RedisCallbacks, RedisLive, connect
+from ivr.store.history import CallerHistory, HistoryQuery
+from ivr.store.port import Entry
+from ivr.store.redis import (
+    CALLBACKS,
+    INDEX_NOTE,
+    LIVE,
+    STREAM,
+    RedisCallbacks,
+    RedisJournal,
+    RedisLive,
+    connect,
+    history_op,
+)
 from ivr.store.writes import NoteWrite, Pending, PruneWrite, RecordWrite, TaskWrite, Write
 
 MARK_DAYS = 1  # a writer's mark outlives its daemon by this long
@@ -18,7 +30,10 @@ MARK_DAYS = 1  # a writer's mark outlives its daemon by this long
 # Returns {the seq of the last write landed, seqs refused by the fence, the error that stopped
 # the batch or ''}. A note stamped before the stream's last entry (a clock step, another
 # daemon's note) goes just after it, as RedisJournal.append files it; `read` allows for that.
-APPLY = """
+# A note of the screen pop's history (an arrival, a topic, an outcome) also indexes it.
+APPLY = (
+    INDEX_NOTE
+    + """
 local done = tonumber(redis.call('GET', KEYS[1]) or '0')
 local last = done
 local refused = {}
@@ -36,6 +51,9 @@ for _, op in ipairs(cjson.decode(ARGV[1])) do
           and string.find(reply.err, 'equal or smaller', 1, true) then
         local top = redis.call('XREVRANGE', op.stream, '+', '-', 'COUNT', 1)
         reply = note(op, string.match(top[1][1], '^%d+'))
+      end
+      if op.history and not (type(reply) == 'table' and reply.err) then
+        index_note(op.history)
       end
     elseif op.op == 'prune' then
       reply = redis.pcall('XTRIM', op.stream, 'MINID', op.minid)
@@ -56,6 +74,7 @@ end
 if last > done then redis.call('SET', KEYS[1], last, 'EX', ARGV[2]) end
 return {last, refused, failure}
 """
+)
 
 
 class StoreError(Exception):
@@ -74,6 +93,7 @@ class RedisBackend:
         self.reader = connect(url, timeout, retries=2)
         self.live = RedisLive(self.reader)
         self.callbacks = RedisCallbacks(self.reader)
+        self.journal = RedisJournal(self.reader)
 
     def group(self, write: Write) -> str:
         """One group: every write lands through the same script."""
@@ -98,6 +118,18 @@ class RedisBackend:
         """HGETALL of the callbacks hash, filtered."""
         return self.callbacks.load(since)
 
+    def read_journal(self, start: float, end: float) -> Iterator[Entry]:
+        """Journal entries with `start <= at < end`, in stream order, a page at a time."""
+        return self.journal.read(start, end)
+
+    def caller_history(self, query: HistoryQuery) -> CallerHistory:
+        """Earlier calls from a number (the index the script keeps beside the stream)."""
+        return self.journal.caller_history(query)
+
+    def index_history(self) -> bool:
+        """Nothing to build: the script indexes notes as they land."""
+        return False
+
     def close(self) -> None:
         """Close the connections."""
         self.client.close()
@@ -109,7 +141,7 @@ def op(pending: Pending) -> dict[str, Any]:
     write = pending.write
     match write:
         case NoteWrite():
-            return {
+            note: dict[str, Any] = {
                 "op": "note",
                 "seq": pending.seq,
                 "stream": STREAM,
@@ -120,6 +152,11 @@ def op(pending: Pending) -> dict[str, Any]:
                 "kind": write.kind,
                 "fields": write.fields,
             }
+            history = history_op(STREAM, write.call_id, write.kind, write.fields, write.at,
+                                 write.keep_seconds)  # fmt: skip
+            if history is not None:  # left out, not null: cjson's null is true in Lua
+                note["history"] = history
+            return note
         case PruneWrite():
             return {"op": "prune", "seq": pending.seq, "stream": STREAM,
                     "minid": str(max(0, int(write.before * 1000)))}  # fmt: skip

@@ -10,10 +10,12 @@ sync per commit cost the writer more than the notes it carried."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ivr.store.history import CallerHistory, HistoryQuery
+from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteCallbacks, SqliteJournal, SqliteLive
 from ivr.store.writes import NoteWrite, Pending, PruneWrite, RecordWrite, TaskWrite, Write
 
@@ -63,6 +65,18 @@ class SqliteBackend:
     def load_tasks(self, since: float) -> list[dict[str, Any]]:
         """Pending callback tasks and the recent others."""
         return self.callbacks.load(since)
+
+    def read_journal(self, start: float, end: float) -> Iterator[Entry]:
+        """Journal entries with `start <= at < end`, oldest first, a page at a time."""
+        return self.journal.read(start, end)
+
+    def caller_history(self, query: HistoryQuery) -> CallerHistory:
+        """Earlier calls from a number, off the journal's history indexes."""
+        return self.journal.caller_history(query)
+
+    def index_history(self) -> bool:
+        """Build the history's indexes on a journal of before them; True when it did."""
+        return self.journal.index_history()
 
     def close(self) -> None:
         """Close both files."""

@@ -151,6 +151,16 @@ class StoreWriter:
     def call(self, read: Callable[[Backend], T], timeout: float) -> T:
         """Run `read` on the writer's thread, ahead of the writes waiting; TimeoutError when
         it has no answer within `timeout`."""
+        answer = self.submit(read)
+        try:
+            return answer.result(timeout)
+        except TimeoutError:
+            answer.cancel()
+            raise TimeoutError(f"{self.name}: no answer from the store in {timeout} s") from None
+
+    def submit(self, read: Callable[[Backend], T]) -> Future[T]:
+        """Run `read` on the writer's thread, ahead of the writes waiting, without waiting for
+        it: the answer comes in the future (cancel it to give up; the event loop wraps it)."""
         answer: Future[T] = Future()
 
         def run(backend: Backend) -> None:
@@ -165,11 +175,7 @@ class StoreWriter:
                 raise RuntimeError(f"{self.name}: the writer is not running")
             self._reads.append(run)
             self._cond.notify()
-        try:
-            return answer.result(timeout)
-        except TimeoutError:
-            answer.cancel()
-            raise TimeoutError(f"{self.name}: no answer from the store in {timeout} s") from None
+        return answer
 
     def pending(self) -> dict[StoreName, int]:
         """Writes not landed yet, by store."""

@@ -3,9 +3,12 @@ later in order; and the backend that applies them (`sqlite_writes.py`, `redis_wr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+from ivr.store.history import CallerHistory, HistoryQuery
+from ivr.store.port import Entry
 
 StoreName = Literal["journal", "live", "callbacks"]
 STORES: tuple[StoreName, ...] = ("journal", "live", "callbacks")
@@ -93,6 +96,18 @@ class Backend(Protocol):
 
     def load_tasks(self, since: float) -> list[dict[str, Any]]:
         """Every pending callback task, and the others requested at or after `since`."""
+        ...
+
+    def read_journal(self, start: float, end: float) -> Iterator[Entry]:
+        """Journal entries with `start <= at < end`, oldest first (read them in the thread)."""
+        ...
+
+    def caller_history(self, query: HistoryQuery) -> CallerHistory:
+        """A number's earlier calls, from the journal (ivr/store/history.py)."""
+        ...
+
+    def index_history(self) -> bool:
+        """Make what `caller_history` reads, where the store lacks it; True when it did."""
         ...
 
     def close(self) -> None:

@@ -248,7 +248,7 @@ class Switchboard:
 
     def _desk_event(self, event: AgentPresence | AgentRequest) -> list[Command]:
         if isinstance(event, AgentPresence):
-            self.desk.presence(event.endpoint, event.reachable, event.busy)
+            self.desk.presence(event.endpoint, event.reachable, event.busy, self.clock.now())
             return []
         changed = self.desk.request(event.agent_id, event.action, event.reason, self.clock.now())
         fields = {"agent": event.agent_id, "action": event.action, "changed": str(changed)}

@@ -290,6 +290,7 @@ async def test_a_deploy_keeps_agents_as_they_were_and_hands_calls_to_the_next_da
         ("agent3", "signed_out", None),
         ("agent4", "signed_out", None),
     ]
+    since = states_since(shop)
     script = CallScript(NUMBER, "71000000750", keys="2,w12,9", first_key_after=1.0)
     call = asyncio.create_task(sip_call(lab_paths, script))
     channel = await watch.channel_of("71000000750")
@@ -301,6 +302,9 @@ async def test_a_deploy_keeps_agents_as_they_were_and_hands_calls_to_the_next_da
     shop.start()
     await asyncio.to_thread(shop.wait_health, 200, 20)
     assert agent_states(shop) == before
+    # The wallboard's time in state goes on: the agents' records kept since when.
+    assert states_since(shop) == since
+    assert all(moment < stopped_at for moment in since.values())
     # Asterisk held the caller on music and brought them back into the app: the new daemon
     # serves them from their record, in the second menu, whose 9 they press.
     recovered = await notes(shop, "recovered", [channel], 10, mark)
@@ -321,6 +325,67 @@ async def test_a_deploy_keeps_agents_as_they_were_and_hands_calls_to_the_next_da
         and e.get("dialplan_app") == "MusicOnHold"
         for e in watch.events
     )
+
+
+def states_since(daemon: DaemonProcess) -> dict[str, float]:
+    """Since when each agent shows their state, as GET /api/agents says."""
+    status, agents = daemon.api("GET", "/api/agents")
+    assert status == 200, agents
+    return {a["id"]: a["state_since"] for a in agents}
+
+
+async def test_after_a_restart_the_screen_pop_shows_the_callers_earlier_call(
+    lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
+) -> None:
+    """The pop's earlier calls come from the journal in the store, not from the daemon's
+    memory: a caller's second call, after a restart, shows the first."""
+    number = "71000000760"
+    script = CallScript(NUMBER, number, keys="1", first_key_after=1.0, wait_for_bye=30)
+    post(shop, "/api/agents/agent1/sign-in")
+    with softphone(lab_paths, "agent1", talk_seconds=1.0):
+        first_call = asyncio.create_task(sip_call(lab_paths, script))
+        first = await watch.channel_of(number)
+        await notes(shop, "answered", [first])
+        assert (await pop_of(shop, first))["previous"] == []
+        assert await first_call == 0
+        ended = await notes(shop, "ended", [first])
+        assert await asyncio.to_thread(shop.stop) == 0
+        mark = len(shop.lines)
+        shop.start()
+        await asyncio.to_thread(shop.wait_health, 200, 20)
+        # The wallboard's day so far, from the journal: the first call's answer.
+        await asyncio.to_thread(shop.wait_log, r"event=desk.day_seeded notes=1\b", 5, mark)
+
+        second_call = asyncio.create_task(sip_call(lab_paths, script))
+        created = await watch.wait_for(
+            lambda e: (
+                e.get("type") == "ChannelCreated"
+                and e["channel"]["caller"]["number"] == number
+                and e["channel"]["id"] != first
+            ),
+            20,
+        )
+        second = str(created["channel"]["id"])
+        await notes(shop, "answered", [second])
+        pop = await pop_of(shop, second, previous=1)
+        assert await second_call == 0
+    [earlier] = pop["previous"]
+    assert (earlier["call"], earlier["outcome"]) == (first, ended[first]["outcome"])
+    assert pop["previous_calls_today"] == 1
+
+
+async def pop_of(
+    daemon: DaemonProcess, call: str, previous: int = 0, timeout: float = 5.0
+) -> dict[str, Any]:
+    """agent1's screen pop for `call`, once it shows `previous` earlier calls (read from the
+    journal just after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, pop = await asyncio.to_thread(daemon.api, "GET", "/api/agents/agent1/screen-pop")
+        if status == 200 and pop["call"] == call and len(pop["previous"]) >= previous:
+            return dict(pop)
+        assert time.monotonic() < deadline, (status, pop)
+        await asyncio.sleep(0.1)
 
 
 async def test_a_call_arriving_while_no_daemon_runs_is_held_then_served(

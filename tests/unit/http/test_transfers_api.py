@@ -4,11 +4,13 @@ what is refused (another agent's id, no call, a bad body or disposition)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -20,10 +22,15 @@ from ivr.http.access import allow
 from ivr.http.app import make_app
 from ivr.http.principals import AGENT, SUPERVISOR, Credential, Directory, Principal
 from ivr.http.site import Site
+from ivr.journal.caller_history import JournalHistory
 from ivr.journal.fanout import NoteFanout
 from ivr.journal.metrics import Metrics
 from ivr.journal.metrics_sink import MetricsSink
 from ivr.journal.screen_pop import ScreenPops
+from ivr.journal.store_sink import JournalSink
+from ivr.store.buffered import BufferedJournal
+from ivr.store.sqlite_writes import SqliteBackend
+from ivr.store.writer import StoreWriter
 from tests.unit.calls.test_agent_transfer import world
 from tests.unit.conftest import World
 
@@ -44,6 +51,13 @@ class Desk:
     world: World
     pops: ScreenPops
     metrics: Metrics
+    writer: StoreWriter
+
+    async def landed(self) -> None:
+        """Every note written so far is in the store (the pop's history reads it there)."""
+        async with asyncio.timeout(5.0):
+            while any(self.writer.pending().values()):
+                await asyncio.wrap_future(self.writer.submit(lambda store: None))
 
     async def post(
         self, agent: str, path: str, body: object = None, token: str = ""
@@ -76,9 +90,15 @@ async def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     for route, rule in RULES.items():
         monkeypatch.setitem(access.ACCESS, route, rule)
     core = world(("agent1",))  # agent2 signs in when a test needs them
-    pops, metrics = ScreenPops(), Metrics()
+    # The journal in a store, as the daemon keeps it: the pops read earlier calls there.
+    writer = StoreWriter(
+        lambda: SqliteBackend(tmp_path / "ivr.sqlite3", tmp_path / "cb.sqlite3", 2.0)
+    ).start()
+    pops = ScreenPops(history=JournalHistory(writer, ZoneInfo("Europe/Moscow")))
+    metrics = Metrics()
     # The screen pops and the metrics hear the journal's notes, as in the daemon.
-    core.driver.journal = NoteFanout([core.notes, pops, MetricsSink(metrics)])
+    sinks = [core.notes, JournalSink(BufferedJournal(writer)), pops, MetricsSink(metrics)]
+    core.driver.journal = NoteFanout(sinks)
     site = Site(core.switchboard, core.driver, pops, tmp_path / "voicemail")
     principals = Directory(
         Credential(Principal(agent, AGENT, agent), token=token) for agent, token in TOKENS.items()
@@ -86,8 +106,9 @@ async def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     app = make_app(lambda: {"ok": True}, metrics, site, principals=principals)
     client: TestClient[Any, Any] = TestClient(TestServer(app))
     await client.start_server()
-    yield Desk(client, core, pops, metrics)
+    yield Desk(client, core, pops, metrics, writer)
     await client.close()
+    writer.close(5.0)
 
 
 def answer(desk: Desk, number: str = "+79991234567") -> str:
@@ -116,6 +137,7 @@ async def test_a_warm_transfer_through_the_api_brings_the_context_to_the_second_
         {"call": earlier, "disposition": "follow-up"},
     )
     core.wait(40)  # wrap-up over
+    await desk.landed()
     call_id = answer(desk)
     core.driver.feed(AgentRequest("agent2", "sign-in"))
     status, _ = await desk.post("agent1", "note", {"note": "wants the courier on Friday"})
@@ -134,6 +156,7 @@ async def test_a_warm_transfer_through_the_api_brings_the_context_to_the_second_
     target = desk.rings()[-1]
     assert target.agent_id == "agent2"
     core.driver.feed(AgentAnswered(call_id, target.leg_id))
+    await desk.pops.settled()  # the earlier calls, read from the journal
     status, pop = await desk.get("agent2", "screen-pop")
     assert status == 200
     assert (pop["call"], pop["variables"], pop["topic"]) == (call_id, {"order": "1234"}, "delivery")
