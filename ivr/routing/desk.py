@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ivr.clock import sooner
 from ivr.plan.queues import QueueSpec
 from ivr.routing.agents import TRUNK_PREFIX, AgentState
 from ivr.routing.results import QueueStats
@@ -163,8 +164,7 @@ class Desk:
 
     def next_due(self) -> float | None:
         """When the router or a team's shift next needs a look, if ever."""
-        dues = [d for d in (self.router.next_due(), self._shift_due) if d is not None]
-        return min(dues, default=None)
+        return sooner(self.router.next_due(), self._shift_due)
 
 
 @dataclass(frozen=True, slots=True)

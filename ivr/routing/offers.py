@@ -149,13 +149,25 @@ class Offers(RouterState):
     def _choose(self, caller: HeldCall) -> list[AgentRecord]:
         requirement = caller.requirement
         agents = self._agents
-        eligible = [
-            agents[agent_id]
-            for agent_id in self._pool.candidates(requirement)
-            if agent_id not in caller.skip
-            and requirement.met_by(agents[agent_id].skills, agents[agent_id].team)
-        ]
+        candidates = self._pool.candidates(requirement)
+        if not candidates:
+            return []  # nobody offerable could serve them (most callers of a busy centre)
         state = self._queues[caller.queue]
+        if requirement is state.requirement:
+            # Most callers keep their queue's own requirement, whose agents the queue knows:
+            # set operations in C, in no order (every strategy ends its ties on the roster
+            # order, so the order of `eligible` decides nothing).
+            found = state.meeting.intersection(candidates)
+            if caller.skip:
+                found = found.difference(caller.skip)
+            eligible = list(map(agents.__getitem__, found))
+        else:
+            eligible = [
+                agents[agent_id]
+                for agent_id in candidates
+                if agent_id not in caller.skip
+                and requirement.met_by(agents[agent_id].skills, agents[agent_id].team)
+            ]
         return strategies.choose(
             state.spec.strategy, eligible, requirement, state.rr_last, len(agents)
         )

@@ -18,8 +18,12 @@ class Questions(RouterState):
     def next_due(self) -> float | None:
         """When tick/dispatch should run next (a wrap-up, a miss or a max-wait ends), if ever.
         It may be early (a timer that no longer matters), never late."""
-        dues = [heap[0][0] for heap in (self._timers, self._deadlines) if heap]
-        return min(dues) if dues else None
+        timers, deadlines = self._timers, self._deadlines
+        if timers and deadlines:
+            return min(timers[0][0], deadlines[0][0])
+        if timers:
+            return timers[0][0]
+        return deadlines[0][0] if deadlines else None
 
     def position(self, call_id: str) -> int | None:
         """1-based place among the waiting callers of the caller's queue; 0 while an offer
@@ -79,6 +83,10 @@ class Questions(RouterState):
     def agent(self, agent_id: str) -> AgentView:
         """A snapshot of one agent (trunks are `trunk:TEAM`)."""
         return self._agent(agent_id).view()
+
+    def team_of(self, agent_id: str) -> str:
+        """The team of one agent (a trunk's is its partner's), without a whole snapshot."""
+        return self._agent(agent_id).team
 
     def agents_by_state(self) -> dict[AgentState, list[str]]:
         """Agent ids by state (every state present), in roster order."""

@@ -79,6 +79,7 @@ class QueueState:
     requirement: Requirement
     handle_times: HandleTimes
     tally: Tally  # the agents meeting `requirement`, counted as they change
+    meeting: frozenset[str]  # the ids of the agents meeting `requirement` (they never change)
     callers: set[str] = field(default_factory=set)  # held, not answered: waiting or ringing
     # (joined, sequence) of the `callers`, oldest first: the longest wait without a scan.
     joined: list[tuple[float, int]] = field(default_factory=list)

@@ -118,7 +118,11 @@ class RouterState:
                         f"'{step.add_team}', which is not in the roster (teams: {known})"
                     )
             self._queues[queue.name] = QueueState(
-                queue, requirement, HandleTimes(handle_window), self._tally(requirement)
+                queue,
+                requirement,
+                HandleTimes(handle_window),
+                self._tally(requirement),
+                self._meeting(requirement),
             )
 
     def _at(self, now: float | None) -> None:
@@ -211,6 +215,15 @@ class RouterState:
             self._tallies[requirement] = tally
         return tally
 
+    def _meeting(self, requirement: Requirement) -> frozenset[str]:
+        """The ids of the agents (trunks too) meeting `requirement`: fixed while the router
+        lives, as its agents' skills and teams are."""
+        return frozenset(
+            agent.id
+            for agent in self._may_meet(requirement)
+            if requirement.met_by(agent.skills, agent.team)
+        )
+
     def _may_meet(self, requirement: Requirement) -> Iterable[AgentRecord]:
         """A superset of the agents (trunks too) meeting `requirement`: those with its rarest
         skill, or everyone when it names no skill or lets a team in whatever its skills."""
@@ -241,6 +254,8 @@ class RouterState:
     def _index_skill(self, requirement: Requirement) -> str:
         if not requirement.skills or requirement.open_teams:
             return NO_SKILL
+        if len(requirement.skills) == 1:
+            return requirement.skills[0][0]
         return min((name for name, _ in requirement.skills), key=lambda s: (self._rarity[s], s))
 
     def _sorted(self, agent_ids: Iterable[str]) -> tuple[str, ...]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, cast, get_args
 
 from ivr.calls.commands import (
     CancelTimer,
     Command,
     Lookup,
     Note,
+    PbxCommand,
     Release,
     SaveCallback,
     SaveState,
@@ -23,6 +24,10 @@ from ivr.logs import event
 from ivr.switchboard.switchboard import Switchboard
 
 log = logging.getLogger("ivr.store")
+
+# The PBX port's commands, handed over as they are: a command the driver carries out itself
+# (timers, notes, saves, lookups) must not be one of PbxCommand's types.
+_FOR_THE_PBX = frozenset(get_args(PbxCommand))
 
 
 class CallDriver:
@@ -58,8 +63,13 @@ class CallDriver:
 
     def run(self, commands: list[Command]) -> None:
         """Carry out commands in order; a save the store refuses does not stop the rest."""
-        self._save_again()
+        if self._unsaved:
+            self._save_again()
         for command in commands:
+            if type(command) in _FOR_THE_PBX:
+                # Most commands are the PBX's: one look-up, not a walk down the cases below.
+                self.pbx.send(cast(PbxCommand, command))
+                continue
             match command:
                 case Note():
                     self.journal.record(command, self.clock.now())

@@ -49,7 +49,7 @@ from ivr.calls.queue import move
 from ivr.calls.queue import node as queue
 from ivr.calls.step import Step
 from ivr.calls.supervision import Supervisions
-from ivr.clock import Clock
+from ivr.clock import Clock, sooner
 from ivr.plan.handoffs import VoicemailNode
 from ivr.plan.plan import PlanBook
 from ivr.routing.desk import Desk
@@ -164,8 +164,7 @@ class Switchboard:
         commands += self._offers()
         # While shutting down the timer no longer waits for callbacks to fall due.
         also = self.callback_book.next_due(now) if callbacks_due else None
-        dues = [d for d in (self.desk.next_due(), also) if d is not None]
-        due = min(dues, default=None)
+        due = sooner(self.desk.next_due(), also)
         if due != self._desk_due:
             self._desk_due = due
             commands.append(CancelTimer(*ROUTING_TIMER))
@@ -174,7 +173,8 @@ class Switchboard:
         return commands
 
     def _handle_event(self, event: CallEvent | DeskEvent) -> list[Command]:
-        if isinstance(event, AgentPresence | AgentRequest):
+        # Tuples, not `A | B`: a union is built anew on every call (this runs for every event).
+        if isinstance(event, (AgentPresence, AgentRequest)):
             return self._desk_event(event)
         if isinstance(event, CallArrived):
             record = self.live.claim(event.call_id)
@@ -194,7 +194,7 @@ class Switchboard:
             return self.live.lost(self.live.unclaimed(), self.clock.now())
         if isinstance(event, TimerFired) and (event.call_id, event.timer_id) == ROUTING_TIMER:
             return self._routing_tick()
-        if isinstance(event, SuperviseCall | StopSupervising | SupervisionEnded | MoveCaller):
+        if isinstance(event, (SuperviseCall, StopSupervising, SupervisionEnded, MoveCaller)):
             return self._supervise(event)
         if event.call_id in self.callbacks.dials:
             return self.callbacks.handle(self.desk.router, event, self.clock.now())

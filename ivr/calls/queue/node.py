@@ -284,7 +284,7 @@ def _answered(call: Call, router: Router, wait: QueueWait, leg: str, now: float)
     wait.answered_at = now
     # The partner's own PBX took the call: it left our agents for good.
     call.outcome = "overflowed_external" if agent.startswith(TRUNK_PREFIX) else "answered"
-    team = wait.team = router.agent(agent).team
+    team = wait.team = router.team_of(agent)
     # A call an agent transferred here is recorded already (one recording per call).
     policy = None if wait.recording else recording.policy(router, wait.queue, team, call.id)
     commands.append(StopMusic(call.id))
@@ -341,11 +341,15 @@ def _wait(call: Call) -> QueueWait:
     return call.step
 
 
+# What a caller id's display name may not hold: quotes, angle brackets, backslashes.
+_UNQUOTED = str.maketrans("", "", '"<>\\')
+
+
 def caller_id(call: Call, queue: str) -> str:
     """What the agent's phone shows: the call's topic first, then who is calling."""
     topic = call.tags[-1] if call.tags else queue
     who = call.caller.name or call.caller.number or "unknown"
-    name = "".join(ch for ch in f"{topic}: {who}" if ch not in '"<>\\')
+    name = f"{topic}: {who}".translate(_UNQUOTED)
     return f'"{name[:60]}" <{call.caller.number}>' if call.caller.number else f'"{name[:60]}"'
 
 
