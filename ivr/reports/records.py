@@ -181,6 +181,8 @@ _FOLDS: dict[str, Callable[[CallRecord, Entry], None]] = {
     NoteKind.DISPOSITION: _disposition,
 }
 """What each kind a record reads does to it; of other notes only the time and the call count."""
+FOLDED = frozenset(_FOLDS)
+"""The kinds of note a record reads."""
 
 
 def _number(text: str | None) -> float | None:

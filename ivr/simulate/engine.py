@@ -19,9 +19,9 @@ from ivr.clock import VirtualClock
 from ivr.config import CallbackSettings
 from ivr.plan.nodes import WhenNode
 from ivr.plan.plan import PlanBook
-from ivr.reports.records import finished
+from ivr.reports.records import FOLDED, finished
 from ivr.routing.desk import Desk
-from ivr.simulate.floor import Backend, Floor, SimCaller
+from ivr.simulate.floor import REACTS_TO, Backend, Floor, SimCaller
 from ivr.simulate.prompt_times import PromptTimes
 from ivr.simulate.tallies import CallExtra, Figures
 from ivr.simulate.traffic import Traffic
@@ -53,13 +53,19 @@ class Run:
         return [self.start + timedelta(days=n) for n in range(self.days)]
 
 
+# The notes a run's extras or its floor act on (see Journal.record, Floor.noted).
+_WATCHED = frozenset({"answered", "when", "callback_requested", "voicemail"}) | REACTS_TO
+
+
 class Journal:
     """The note sink of a run: callers hear what the core does, and notes become entries."""
 
-    __slots__ = ("closed_cases", "entries", "extras", "floor")
+    __slots__ = ("closed_cases", "entries", "extras", "floor", "kept")
 
-    def __init__(self, plans: PlanBook) -> None:
+    def __init__(self, plans: PlanBook, kept: frozenset[str] | None = None) -> None:
         self.entries: list[Entry] = []
+        # The kinds of note kept as entries (None: all); the others only reach the floor.
+        self.kept = kept
         self.extras: dict[str, CallExtra] = {}
         self.floor: Floor | None = None
         # `when` cases that send callers to a closed line: (node, case number from 1), as
@@ -74,9 +80,14 @@ class Journal:
         }
 
     def record(self, note: Note, at: float) -> None:
-        """Keep the note for the report's fold, and let the callers react to it."""
-        self.entries.append(Entry(at, note.call_id, note.kind, note.fields))
+        """Keep the note for the report's fold (if of a kind kept), and let the callers react
+        to it."""
         kind = note.kind
+        if self.kept is None or kind in self.kept:
+            self.entries.append(Entry(at, note.call_id, kind, note.fields))
+        # Most notes (prompts, tags, offers) ask nothing more: one look-up passes them by.
+        if kind not in _WATCHED:
+            return
         if kind == "answered":
             self._extra(note.call_id).team = note.fields.get("team", "")
         elif kind == "when":
@@ -122,7 +133,8 @@ def simulate(run: Run, progress: Callable[[int], None] | None = None) -> Figures
     """Run the variant and return its figures by hour (`progress(days_done)` after each day)."""
     tz = ZoneInfo(run.traffic.timezone)
     figures = Figures(run.variant, run.site.roster, tz)
-    journal = Journal(run.site.plans)
+    # The figures are folded from records: a note no record reads is not kept.
+    journal = Journal(run.site.plans, FOLDED)
     for record in finished(_journal(run, tz, journal, progress)):
         figures.add(record, journal.extras.pop(record.call_id, None))
     return figures

@@ -55,6 +55,10 @@ _ACTED_ON = frozenset(
 
 THINK = 0.5  # seconds between the end of a prompt and the caller's key
 OFFER_THINK = 3.0  # seconds a caller takes to press the callback key once it is offered
+# The kinds of the core's notes callers act on (Floor.noted): the journal passes no other.
+REACTS_TO = frozenset(
+    {"node", "queue_join", "answered", "queue_exit", "queue_callback", "overflow"}
+)
 
 
 @dataclass(slots=True)
@@ -126,6 +130,7 @@ class Floor(SimPbx):
             "queue_callback": self._left,
             "overflow": self._overflow,
         }
+        assert self._react.keys() == REACTS_TO
 
     # Callers.
 

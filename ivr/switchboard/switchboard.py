@@ -5,7 +5,7 @@ Plain Python: no sockets, no wall clock (time comes from the injected clock), no
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast, get_args
 
 from ivr.callbacks import node as callback
 from ivr.callbacks import voicemail
@@ -66,6 +66,12 @@ UNAVAILABLE = "unavailable"
 ROUTING_TIMER = ("", "routing")
 # A plan that passed `check` never loops without a prompt; this guards the core all the same.
 MAX_HOPS = 32
+# Events only ever about one call: none is a desk event, an arrival, a sync, a feature code
+# or a supervisor's request, so `_handle_event` sends them straight to their call.
+_CALL_OWN = frozenset(get_args(CallEvent)) - {
+    CallArrived, PbxSynced, FeatureCode, SuperviseCall, StopSupervising, SupervisionEnded,
+    MoveCaller,
+}  # fmt: skip
 
 
 class Switchboard:
@@ -173,6 +179,18 @@ class Switchboard:
         return commands
 
     def _handle_event(self, event: CallEvent | DeskEvent) -> list[Command]:
+        # Most events are one call's own (keys, prompts, timers, legs): one type look-up takes
+        # them past the cases below, none of which they meet (a desk timer has no call id).
+        if type(event) in _CALL_OWN and (own := cast("CallEvent", event)).call_id:
+            call_id = own.call_id
+            if call_id in self._features:
+                return self._feature_event(own)
+            if call_id in self.callbacks.dials:
+                return self.callbacks.handle(self.desk.router, own, self.clock.now())
+            return self._call_event(own)
+        return self._other_event(event)
+
+    def _other_event(self, event: CallEvent | DeskEvent) -> list[Command]:
         # Tuples, not `A | B`: a union is built anew on every call (this runs for every event).
         if isinstance(event, (AgentPresence, AgentRequest)):
             return self._desk_event(event)
@@ -198,6 +216,9 @@ class Switchboard:
             return self._supervise(event)
         if event.call_id in self.callbacks.dials:
             return self.callbacks.handle(self.desk.router, event, self.clock.now())
+        return self._call_event(event)
+
+    def _call_event(self, event: CallEvent) -> list[Command]:
         call = self.calls.get(event.call_id)
         if call is None:
             return []  # a late event for a call that has already ended
