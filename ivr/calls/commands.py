@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from ivr.calls.legs import LegCommand
+from ivr.message import message
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Answer:
     """Answer the call (200 OK to the caller)."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Play:
     """Play media in order as one playback: `media` items are PBX URIs such as `sound:hello`."""
 
@@ -25,7 +26,7 @@ class Play:
     language: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class StopPlayback:
     """Stop a playback early (barge-in)."""
 
@@ -33,14 +34,14 @@ class StopPlayback:
     playback_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class HangUp:
     """End the call from our side."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class ContinueInDialplan:
     """Hand the call back to the PBX dialplan: at the step after the Stasis app (which holds
     the caller and tries the app again, so the next daemon serves them), or at `label`
@@ -50,7 +51,7 @@ class ContinueInDialplan:
     label: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class StartTimer:
     """Deliver `TimerFired(call_id, timer_id)` after `seconds`."""
 
@@ -59,7 +60,7 @@ class StartTimer:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class CancelTimer:
     """Forget a timer that is no longer wanted."""
 
@@ -67,14 +68,14 @@ class CancelTimer:
     timer_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Release:
     """The core is done with the call: drop its timers and any state kept for it."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Note:
     """A journal entry: something worth keeping about the call (also feeds logs and metrics)."""
 
@@ -83,7 +84,7 @@ class Note:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Transfer:
     """Connect the caller to `endpoint`: a PJSIP endpoint (`PJSIP/101`) or `PJSIP/<number>@trunk`.
 
@@ -95,7 +96,7 @@ class Transfer:
     caller_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class JoinBridge:
     """Put one channel of the call (the caller's own, or an agent's leg) into its bridge."""
 
@@ -103,7 +104,7 @@ class JoinBridge:
     channel_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class LeaveBridge:
     """Take one channel out of the call's bridge (the caller on hold during a consult)."""
 
@@ -111,7 +112,7 @@ class LeaveBridge:
     channel_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Lookup:
     """Ask the shop's backend; the answer comes back as `LookupDone(call_id, request_id, ...)`.
 
@@ -127,7 +128,7 @@ class Lookup:
     timeout: float
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RecordMessage:
     """Record what the caller says into `name` (wav) after a beep; it ends on `finish_key`,
     `max_silence` seconds of silence or `max_seconds`. RecordingDone follows."""
@@ -140,7 +141,7 @@ class RecordMessage:
     beep: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class StartRecording:
     """Record the call's bridge (both sides) into `name` (wav); it ends with the bridge."""
 
@@ -148,7 +149,7 @@ class StartRecording:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class MuteRecording:
     """Silence (`mute`) or restore the audio of a running recording: paused time is silence."""
 
@@ -157,7 +158,7 @@ class MuteRecording:
     mute: bool
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Supervise:
     """Ring a supervisor's `phone`; once answered it hears the talk on `agent_leg` as `mode`
     says (listen, whisper, barge). SupervisionEnded follows when the session is over."""
@@ -170,7 +171,7 @@ class Supervise:
     caller_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class EndSupervision:
     """Hang up a supervision session's legs; the call goes on. SupervisionEnded follows."""
 
@@ -178,7 +179,7 @@ class EndSupervision:
     session_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class SaveState:
     """Keep what a restart must not lose of a call or an agent (`kind` "call" or "agent"),
     replacing the record kept before; `record` None forgets it. Handed to the store before
@@ -189,7 +190,7 @@ class SaveState:
     record: dict[str, Any] | None
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class SaveCallback:
     """Keep a callback task (as JSON) in the store, so a restart loses nothing."""
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from ivr.calls.legs import AgentAnswered, AgentLegEnded
+from ivr.message import message
 from ivr.routing.desk import AgentAction
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Caller:
     """Who is calling, as the network says; `number` and `name` are already made safe."""
 
@@ -17,7 +18,7 @@ class Caller:
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class CallArrived:
     """A new call entered the daemon: `number` is the dialled number (DID)."""
 
@@ -26,7 +27,7 @@ class CallArrived:
     caller: Caller
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class DigitPressed:
     """The caller pressed a key (RFC 4733 DTMF): one of 0-9, *, #, A-D."""
 
@@ -34,7 +35,7 @@ class DigitPressed:
     digit: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class PromptFinished:
     """A playback ended, by itself or because it was stopped."""
 
@@ -42,7 +43,7 @@ class PromptFinished:
     playback_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TimerFired:
     """A timer the core started has run out."""
 
@@ -50,14 +51,14 @@ class TimerFired:
     timer_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class CallResumed:
     """The PBX link came back and the call still exists: repeat the current step."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class PbxSynced:
     """The PBX link is up and every call in the app has been reported (CallArrived or
     CallResumed): `present` lists every channel the PBX has now, callers' and agents' legs."""
@@ -66,7 +67,7 @@ class PbxSynced:
     call_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class CallHungUp:
     """The caller is gone (hang-up, or the channel left the daemon's app). `lost`: it went
     while the daemon was away from the PBX (the PBX restarted, or the link was down), so
@@ -76,7 +77,7 @@ class CallHungUp:
     lost: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class LookupDone:
     """The backend answered a Lookup (`ok`: a 2xx JSON object in time), or failed to."""
 
@@ -87,7 +88,7 @@ class LookupDone:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TransferFailed:
     """The PBX could not connect the caller to a Transfer's endpoint; the call is still ours."""
 
@@ -95,7 +96,7 @@ class TransferFailed:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RecordingDone:
     """A RecordMessage ended: `ok` when the file was kept; its length in seconds."""
 
@@ -105,7 +106,7 @@ class RecordingDone:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RecordingControl:
     """Pause or resume a call's recording (the API, while card or passport data is read out)."""
 
@@ -116,7 +117,7 @@ class RecordingControl:
 SupervisionMode = Literal["listen", "whisper", "barge"]
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class SuperviseCall:
     """A supervisor (the API) asks to hear a talk from `phone`: `listen` (caller and agent,
     heard by neither), `whisper` (heard by the agent only) or `barge` (all three hear)."""
@@ -128,7 +129,7 @@ class SuperviseCall:
     supervisor: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class StopSupervising:
     """A supervisor (the API) ends a supervision session; the call goes on."""
 
@@ -137,7 +138,7 @@ class StopSupervising:
     by: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class SupervisionEnded:
     """The PBX says a supervision session is over and its legs are gone (`reason`: stopped,
     the supervisor hung up or never answered, the call or the agent's leg ended)."""
@@ -147,7 +148,7 @@ class SupervisionEnded:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class MoveCaller:
     """A supervisor (the API) moves a waiting caller to `queue`, keeping priority and wait."""
 
@@ -156,7 +157,7 @@ class MoveCaller:
     by: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class AgentPresence:
     """A softphone's state changed (from AMI): reachable at all, and busy with another call."""
 
@@ -165,7 +166,7 @@ class AgentPresence:
     busy: bool
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class AgentRequest:
     """An agent (API or feature code) asks to sign in, sign out, pause (with a reason), resume."""
 
@@ -174,7 +175,7 @@ class AgentRequest:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class FeatureCode:
     """An agent dialled a feature code (*21 sign in, *22 sign out, *23 pause, *24 resume)."""
 
@@ -183,7 +184,7 @@ class FeatureCode:
     code: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class TransferRequest:
     """An agent on an answered call acts on it (the API): `action` blind or warm (to
     `target_kind` queue, agent or number, `target` its name or dial string), complete,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from ivr.message import message
 
 LegEnd = Literal["no-answer", "busy", "rejected", "unreachable", "hangup"]
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RingAgent:
     """Ring `endpoint` for the call; the leg is `leg_id`; the phone shows `caller_id`."""
 
@@ -20,7 +21,7 @@ class RingAgent:
     timeout: float
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class DropLeg:
     """Hang up an agent's leg, ringing or talking."""
 
@@ -28,7 +29,7 @@ class DropLeg:
     leg_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Bridge:
     """Connect the caller and the agent's answered leg."""
 
@@ -36,7 +37,7 @@ class Bridge:
     leg_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class BridgeLegs:
     """Connect two legs of one call that has no caller channel of its own (a callback)."""
 
@@ -45,14 +46,14 @@ class BridgeLegs:
     other_leg_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class CloseBridge:
     """Take down the call's bridge once its legs are gone."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class StartMusic:
     """Music on hold for a waiting caller (or an agent's leg while a callback rings)."""
 
@@ -60,14 +61,14 @@ class StartMusic:
     music_class: str = "default"
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class StopMusic:
     """Stop the music on hold."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class AgentAnswered:
     """The agent's leg for a call was answered."""
 
@@ -75,7 +76,7 @@ class AgentAnswered:
     leg_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class AgentLegEnded:
     """The agent's leg ended: before the answer (a failed ring, with why) or after (`hangup`)."""
 

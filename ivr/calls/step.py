@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ivr.calls.commands import Command
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """Commands for now; `goto` names the node to enter next, `hang_up` ends the call."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from ivr.message import message
 
 ExitReason = Literal["max-wait", "full"]
 RingFailure = Literal["no-answer", "busy", "rejected", "unreachable"]
@@ -15,7 +16,7 @@ class RoutingError(Exception):
     never at a race between PBX events (those are ignored and reported with a False flag)."""
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Offer:
     """Ring `agent_ids` (dial `endpoints`, same order) for `call_id` now, for `ring_timeout` s.
 
@@ -30,7 +31,7 @@ class Offer:
     ring_timeout: float
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class Exit:
     """The caller leaves the queue for plan node `node`: waited `max-wait`, or queue `full`."""
 
@@ -40,7 +41,7 @@ class Exit:
     node: str
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class RingAnswer:
     """The result of ring_answered: `accepted` False means the answer came too late (the
     caller left, or another agent took the call): hang that agent's leg up. `stop_ringing`
@@ -50,7 +51,7 @@ class RingAnswer:
     stop_ringing: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@message
 class QueueStats:
     """One queue at a glance, for the API and metrics."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable
-from typing import Any, cast, get_args
+from typing import Any, get_args
 
 from ivr.calls.commands import (
     CancelTimer,
@@ -65,14 +65,17 @@ class CallDriver:
         """Carry out commands in order; a save the store refuses does not stop the rest."""
         if self._unsaved:
             self._save_again()
+        # Typed Any: no cast() call per command (cast is a function call at run time).
+        send: Callable[[Any], None] = self.pbx.send
+        note: Callable[[Any, float], None] = self.journal.record
         for command in commands:
             made = type(command)
             if made in _FOR_THE_PBX:
                 # Most commands are the PBX's: one look-up, not a walk down the cases below.
-                self.pbx.send(cast(PbxCommand, command))
+                send(command)
                 continue
             if made is Note:  # the next most common: the same, without the match
-                self.journal.record(cast(Note, command), self.clock.now())
+                note(command, self.clock.now())
                 continue
             match command:
                 case Note():

@@ -5,7 +5,7 @@ Plain Python: no sockets, no wall clock (time comes from the injected clock), no
 
 from __future__ import annotations
 
-from typing import Any, cast, get_args
+from typing import Any, get_args
 
 from ivr.callbacks import node as callback
 from ivr.callbacks import voicemail
@@ -181,7 +181,8 @@ class Switchboard:
     def _handle_event(self, event: CallEvent | DeskEvent) -> list[Command]:
         # Most events are one call's own (keys, prompts, timers, legs): one type look-up takes
         # them past the cases below, none of which they meet (a desk timer has no call id).
-        if type(event) in _CALL_OWN and (own := cast("CallEvent", event)).call_id:
+        own: Any = event  # the type look-up below stands for a cast (no call per event)
+        if type(event) in _CALL_OWN and own.call_id:
             call_id = own.call_id
             if call_id in self._features:
                 return self._feature_event(own)
