@@ -538,10 +538,15 @@ def start_daemon(
         if profile is not None
         else DaemonProcess(credentials, workdir, plans, roster)
     ).start()
-    daemon.wait_health(200, timeout=30)
-    for i in range(1, agents + 1):
-        status, body = daemon.api("POST", f"/api/agents/{agent_pool.name(i)}/sign-in")
-        assert status == 200, f"sign-in: {status} {body}"
+    try:
+        daemon.wait_health(200, timeout=30)
+        for i in range(1, agents + 1):
+            status, body = daemon.api("POST", f"/api/agents/{agent_pool.name(i)}/sign-in")
+            assert status == 200, f"sign-in: {status} {body}"
+    except BaseException:
+        # A daemon left behind keeps the Stasis app: the next run's daemon would get no calls.
+        daemon.stop()
+        raise
     return daemon
 
 

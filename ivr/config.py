@@ -274,9 +274,13 @@ class CallbackSettings(_Section):
             raise ValueError(f"unknown country {value!r}: write an ISO 3166 code such as RU")
         return value
 
-    def rules(self, hours: Schedule | None) -> CallbackRules:
+    def rules(self, schedules: Mapping[str, Schedule] | None) -> CallbackRules:
         """The callback book's rules (the daemon's and `ivr simulate`'s), calling only while
-        `hours` (the roster's schedule named by `hours:`) is open."""
+        the roster's schedule named by `hours:` is open (at any time without a roster or
+        such a schedule: the daemon logs `callbacks.unknown_hours`)."""
+        hours = None
+        if self.hours is not None and schedules is not None:
+            hours = schedules.get(self.hours)
         return CallbackRules(
             retry_delay=self.retry_minutes * 60,
             max_attempts=self.max_attempts,

@@ -165,13 +165,11 @@ class Daemon:
     def _callback_book(self, desk: Desk) -> CallbackBook:
         """The callback rules of the settings, and the tasks the store kept (a restart)."""
         settings = self.settings.callbacks
-        hours = None
-        if settings.hours is not None and desk.staffed:
-            hours = desk.roster.schedules.get(settings.hours)
-            if hours is None:
-                event(log, "callbacks.unknown_hours", logging.ERROR, hours=settings.hours,
-                      fix="name a schedule of the roster's schedules:")  # fmt: skip
-        rules = settings.rules(hours)
+        schedules = desk.roster.schedules if desk.staffed else None
+        if settings.hours is not None and schedules is not None and settings.hours not in schedules:
+            event(log, "callbacks.unknown_hours", logging.ERROR, hours=settings.hours,
+                  fix="name a schedule of the roster's schedules:")  # fmt: skip
+        rules = settings.rules(schedules)
         kept = self.callback_store.load(since=self.clock.now() - DAY)
         book = CallbackBook.from_store(rules, kept)
         for aside in book.refused:

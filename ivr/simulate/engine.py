@@ -120,13 +120,10 @@ class Unkept(LiveState):
 
 
 def callback_rules(settings: CallbackSettings | None, site: LoadedSite) -> CallbackRules:
-    """The daemon's callback rules from the settings (ivr/daemon.py builds the same)."""
+    """The daemon's callback rules from the settings, or the defaults without settings."""
     if settings is None:
         return CallbackRules()
-    hours = None
-    if settings.hours is not None and site.roster is not None:
-        hours = site.roster.schedules.get(settings.hours)
-    return settings.rules(hours)
+    return settings.rules(site.roster.schedules if site.roster is not None else None)
 
 
 def simulate(run: Run, progress: Callable[[int], None] | None = None) -> Figures:
