@@ -30,9 +30,10 @@ from ivr.config import Settings
 from ivr.failover.lease import Lease
 from ivr.http.app import make_app
 from ivr.http.desk_day import DayFigures, counted
-from ivr.http.principals import directory_from
+from ivr.http.principals import Directory, directory_from
 from ivr.http.recordings import RecordingAccess
-from ivr.http.session import SessionPolicy
+from ivr.http.session import KIND as WEB_SESSION
+from ivr.http.session import SessionPolicy, Sessions
 from ivr.http.site import Site
 from ivr.journal.caller_history import JournalHistory
 from ivr.journal.fanout import LogSink, NoteFanout
@@ -79,6 +80,10 @@ class Daemon:
         self.stores = open_stores(settings, StoreMetrics(self.metrics))
         self.callback_store = self.stores.callbacks
         self.live_store = self.stores.live
+        # Web sign-ins are kept in the store: a restart or a takeover signs nobody out. The
+        # principals they belong to are known once run() has read them.
+        self.web_sessions = Sessions(settings.sessions.hours * 3600, keep=self.live_store)
+        self._principals: Directory | None = None
         self.switchboard = Switchboard(plans, self.clock, desk, self._callback_book(desk))
         self.ami = AmiLink(
             settings.ami,
@@ -202,7 +207,15 @@ class Daemon:
             event(log, "state.refused", logging.ERROR, line=key, why="unknown record layout")
         for key, shut in line.closed.items():
             event(log, "line.still_closed", plan=key, message=shut.message, by=shut.by)
-        event(log, "state.loaded", agents=len(restored), calls=len(calls))
+        refused = []
+        if self._principals is not None:
+            kept = self.live_store.load(WEB_SESSION)
+            refused = self.web_sessions.restore(kept, self._principals)
+        for key in refused:
+            event(log, "state.refused", web_session=key[:12],
+                  why="expired, unreadable, or its principal has no password any more")  # fmt: skip
+        web = len(self.web_sessions)
+        event(log, "state.loaded", agents=len(restored), calls=len(calls), web_sessions=web)
 
     async def _fetch_recording(self, name: str, dest: Path) -> int:
         """Copy a recording from Asterisk (which may run on another host) and remove it there."""
@@ -258,9 +271,11 @@ class Daemon:
             self.screen_pops,
             self.settings.callbacks.voicemail_folder,
         )
+        self._principals = principals
         app = make_app(self.health, self.metrics, site, recordings=access,
                        country=self.settings.callbacks.country, principals=principals,
-                       sessions=policy, desk_day=self.desk_day)  # fmt: skip
+                       sessions=policy, desk_day=self.desk_day,
+                       open_sessions=self.web_sessions)  # fmt: skip
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         http = self.settings.http

@@ -39,17 +39,20 @@ def make_app(
     principals: Directory | None = None,
     sessions: SessionPolicy | None = None,
     desk_day: DayFigures | None = None,
+    open_sessions: Sessions | None = None,
 ) -> web.Application:
     """The aiohttp application: health and metrics open, /api/ behind principals' rights.
 
     Without `principals`, the principals of before issue 16: `tokens` (legacy API tokens)
-    and the recordings' supervisors. With `recordings`, /api/recordings too.
+    and the recordings' supervisors. With `recordings`, /api/recordings too. The daemon
+    gives `open_sessions` (kept in its store); without, web sessions live in memory only.
     """
     if principals is None:
         supervisors = recordings.supervisors if recordings is not None else {}
         principals = Directory.legacy(tokens, supervisors)
     policy = sessions or SessionPolicy()
-    open_sessions = Sessions(policy.max_age)
+    if open_sessions is None:
+        open_sessions = Sessions(policy.max_age)
     app = web.Application(middlewares=[auth_middleware(principals, open_sessions, _on_call(site))])
 
     async def healthz(request: web.Request) -> web.Response:

@@ -82,6 +82,12 @@ class Directory:
                 found = principal
         return found if token else None
 
+    def by_name(self, name: str) -> Principal | None:
+        """The principal of this name who signs in with a password (a web session's), or
+        None when the settings no longer have one."""
+        entry = self._passwords.get(name)
+        return entry[1] if entry is not None else None
+
     def by_password(self, name: str, password: str) -> Principal | None:
         """The principal of this name if the password is theirs (blocking: scrypt)."""
         hashed, principal = self._passwords.get(name, (self._decoy, None))

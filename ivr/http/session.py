@@ -2,8 +2,9 @@
 `ivr_session` cookie: HttpOnly, SameSite=Strict, expiring, Secure over TLS) and gives its CSRF
 token; `GET` says who is signed in; `DELETE` signs out.
 
-Sessions live in the daemon's memory: a restart signs web users out. Failed sign-ins are
-counted per name and per address, and past the limit refused for a while (429).
+Sessions are kept in the live store (the digest of the id, never the id), so a restart, a
+deploy or a standby's takeover signs nobody out. Failed sign-ins are counted per name and per
+address, in memory, and past the limit refused for a while (429).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
+from ivr.calls.ports import LiveStore
 from ivr.http.principals import PRINCIPAL, Directory, Principal
 from ivr.http.site import refusal
 from ivr.logs import event
@@ -34,6 +37,7 @@ MAX_SESSIONS = 10_000  # past it the oldest go: memory stays bounded whatever is
 MAX_NAME = 64
 MAX_PASSWORD = 1024
 MAX_BODY = 4096
+KIND = "web_session"  # the live store's kind for open sessions
 
 
 @dataclass(frozen=True)
@@ -67,41 +71,104 @@ SESSION = web.RequestKey("session", Session)
 
 
 class Sessions:
-    """Open sessions by the digest of their id (the id itself is the cookie's alone)."""
+    """Open sessions by the digest of their id (the id itself is the cookie's alone), kept in
+    `keep` (the live store) as they open and close. Expiry is by the wall clock: it must mean
+    the same to the next daemon."""
 
-    def __init__(self, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_age: float,
+        clock: Callable[[], float] = time.time,
+        keep: LiveStore | None = None,
+    ) -> None:
         self.max_age = max_age
         self.clock = clock
+        self.keep = keep
         self._open: OrderedDict[bytes, Session] = OrderedDict()
 
     def open(self, principal: Principal) -> tuple[str, Session]:
         """A new session for `principal`: (its id for the cookie, the session)."""
         now = self.clock()
         for key in [k for k, s in self._open.items() if s.expires <= now]:
-            del self._open[key]
+            self._forget(key)
         while len(self._open) >= MAX_SESSIONS:
-            self._open.popitem(last=False)
+            self._forget(next(iter(self._open)))
         session_id = secrets.token_urlsafe(32)
         session = Session(principal, secrets.token_urlsafe(32), now + self.max_age)
-        self._open[_key(session_id)] = session
+        key = _key(session_id)
+        self._open[key] = session
+        if self.keep is not None:
+            record = {"name": principal.name, "csrf": session.csrf, "expires": session.expires}
+            self.keep.put(KIND, key.hex(), record)
         return session_id, session
 
     def find(self, session_id: str) -> Session | None:
         """The open session of this id, None if unknown or expired."""
-        session = self._open.get(_key(session_id))
+        key = _key(session_id)
+        session = self._open.get(key)
         if session is None:
             return None
         if session.expires <= self.clock():
-            del self._open[_key(session_id)]
+            self._forget(key)
             return None
         return session
 
     def close(self, session_id: str) -> None:
         """Sign out: the id is no good from now on."""
-        self._open.pop(_key(session_id), None)
+        self._forget(_key(session_id))
+
+    def restore(self, records: Mapping[str, Any], directory: Directory) -> list[str]:
+        """The sessions the store kept (a restart, a takeover), for principals the settings
+        still give a password; the keys of records refused (unreadable, expired, or of a
+        principal gone), which are dropped from the store."""
+        now = self.clock()
+        refused = []
+        for key_hex, record in sorted(records.items(), key=lambda item: _expires(item[1])):
+            session = _session_of(record, directory, now)
+            key = _bytes(key_hex)
+            if session is None or key is None:
+                refused.append(key_hex)
+                if self.keep is not None:
+                    self.keep.drop(KIND, key_hex)
+                continue
+            self._open[key] = session
+            self._open.move_to_end(key)
+        while len(self._open) > MAX_SESSIONS:
+            self._forget(next(iter(self._open)))
+        return refused
+
+    def _forget(self, key: bytes) -> None:
+        if self._open.pop(key, None) is not None and self.keep is not None:
+            self.keep.drop(KIND, key.hex())
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+def _session_of(record: Any, directory: Directory, now: float) -> Session | None:
+    """A kept record as a session, if it still stands."""
+    if not isinstance(record, dict):
+        return None
+    name, csrf, expires = record.get("name"), record.get("csrf"), record.get("expires")
+    if not isinstance(name, str) or not isinstance(csrf, str) or not csrf:
+        return None
+    if not isinstance(expires, int | float) or expires <= now:
+        return None
+    principal = directory.by_name(name)
+    return Session(principal, csrf, float(expires)) if principal is not None else None
+
+
+def _expires(record: Any) -> float:
+    value = record.get("expires") if isinstance(record, dict) else None
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _bytes(key_hex: str) -> bytes | None:
+    try:
+        key = bytes.fromhex(key_hex)
+    except ValueError:
+        return None
+    return key if len(key) == hashlib.sha256().digest_size else None
 
 
 class SignInGuard:

@@ -4,6 +4,7 @@ failed sign-ins are throttled per name and per address."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -12,8 +13,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.http.principals import Principal
-from ivr.http.session import SessionPolicy, Sessions, SignInGuard
+from ivr.http.principals import Credential, Directory, Principal
+from ivr.http.session import KIND, SessionPolicy, Sessions, SignInGuard
+from ivr.passwords import hash_password
+from ivr.store.memory import MemoryLive
+from ivr.store.sqlite import SqliteLive
 from tests.unit.http.principals_app import PASSWORD, TOKENS, Desk1, desk_app
 
 JSON = {"Content-Type": "application/json"}
@@ -176,3 +180,48 @@ def test_the_sign_in_guard_forgets_failures_after_its_window() -> None:
     assert guard.wait(["name:boris"]) == 0
     guard.succeeded("name:boris")
     assert guard.wait(["name:boris"]) == 0
+
+
+def _directory(*names: str) -> Directory:
+    hashed = hash_password(PASSWORD)
+    return Directory(Credential(Principal(name, "agent", name), "", hashed) for name in names)
+
+
+def test_sessions_kept_in_the_store_survive_a_restart_and_sign_out_reaches_it(
+    tmp_path: Path,
+) -> None:
+    now = [1_000_000.0]
+    store = SqliteLive(tmp_path / "live.sqlite")
+    before = Sessions(max_age=3600, clock=lambda: now[0], keep=store)
+    kept_id, kept = before.open(Principal("agent1", "agent", "agent1"))
+    closed_id, _ = before.open(Principal("agent2", "agent", "agent2"))
+    before.close(closed_id)
+    records = store.load(KIND)
+    # The store holds the digest of the id, never the cookie's id itself.
+    assert len(records) == 1 and kept_id not in json.dumps(records)
+    store.close()
+
+    store = SqliteLive(tmp_path / "live.sqlite")  # the next daemon
+    after = Sessions(max_age=3600, clock=lambda: now[0], keep=store)
+    assert after.restore(store.load(KIND), _directory("agent1", "agent2")) == []
+    assert after.find(kept_id) == kept  # same principal, same CSRF token, same expiry
+    assert after.find(closed_id) is None
+    now[0] += 3600
+    assert after.find(kept_id) is None and store.load(KIND) == {}  # expired: gone from both
+    store.close()
+
+
+def test_kept_sessions_of_principals_gone_expired_or_unreadable_are_refused() -> None:
+    now = [1_000_000.0]
+    store = MemoryLive()
+    before = Sessions(max_age=3600, clock=lambda: now[0], keep=store)
+    stays, _ = before.open(Principal("agent1", "agent", "agent1"))
+    gone, _ = before.open(Principal("fired", "agent", "fired"))
+    store.put(KIND, "zz", {"name": "agent1", "csrf": "x", "expires": now[0] + 60})
+    store.put(KIND, "ab" * 32, {"name": "agent1", "csrf": 5, "expires": "soon"})
+    store.put(KIND, "cd" * 32, {"name": "agent1", "csrf": "x", "expires": now[0] - 1})
+    after = Sessions(max_age=3600, clock=lambda: now[0], keep=store)
+    refused = after.restore(store.load(KIND), _directory("agent1"))
+    assert len(refused) == 4 and len(after) == 1  # all but agent1's own
+    assert after.find(stays) is not None and after.find(gone) is None
+    assert len(store.load(KIND)) == 1  # the refused records are dropped from the store
