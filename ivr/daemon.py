@@ -105,6 +105,7 @@ class Daemon:
             calls=settings.screen_pop.previous_calls,
             days=settings.screen_pop.previous_days,
             timeout=settings.store.timeout_seconds,
+            country=settings.callbacks.country,
         )
         self.screen_pops = ScreenPops(settings.screen_pop.url, history=history)
         # Today's answered, abandoned and survey scores, for the web page's wallboard.

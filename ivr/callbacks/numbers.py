@@ -65,3 +65,25 @@ def number_key(text: str, country: str = DEFAULT_COUNTRY) -> str:
         if phonenumbers.is_possible_number(number):
             return phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return digits
+
+
+def spellings(text: str, country: str = DEFAULT_COUNTRY) -> tuple[str, ...]:
+    """The ways networks send one number, `text` first: E.164 with and without its "+", and
+    national with and without the trunk prefix (+79001234567, 79001234567, 89001234567,
+    9001234567 in Russia); just `text` when it reads as no possible number."""
+    digits = _NOT_DIGITS.sub("", text)
+    if not digits:
+        return (text,)
+    try:
+        number = phonenumbers.parse(text if text.startswith("+") else digits, country)
+    except NumberParseException:
+        return (text,)
+    if not phonenumbers.is_possible_number(number):
+        return (text,)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    national = phonenumbers.national_significant_number(number)
+    region = phonenumbers.region_code_for_number(number)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
+    prefix = (metadata.national_prefix or "") if metadata is not None else ""
+    found = [text, e164, e164[1:], prefix + national, national]
+    return tuple(dict.fromkeys(found))

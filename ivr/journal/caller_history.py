@@ -7,6 +7,7 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ivr.callbacks.numbers import DEFAULT_COUNTRY, spellings
 from ivr.store.history import CallerHistory, HistoryQuery
 from ivr.store.writer import StoreWriter
 
@@ -15,7 +16,7 @@ DAY = 86_400.0
 
 class JournalHistory:
     """Asks the store for a number's last `calls` calls of the last `days` days, and for how
-    many it made today (in the site's time zone)."""
+    many it made today (in the site's time zone), under any of the number's spellings."""
 
     def __init__(
         self,
@@ -25,9 +26,11 @@ class JournalHistory:
         calls: int = 5,
         days: float = 90.0,
         timeout: float = 2.0,
+        country: str = DEFAULT_COUNTRY,
     ) -> None:
         self.writer = writer
         self.tz = tz
+        self.country = country  # how national spellings of numbers are read
         self.calls = calls
         self.days = days
         self.timeout = timeout
@@ -35,8 +38,9 @@ class JournalHistory:
     async def earlier(self, number: str, call_id: str, now: float) -> CallerHistory:
         """What the journal holds of `number` before `call_id`; TimeoutError when the store
         does not answer within `timeout` (a read waits behind at most the write under way)."""
+        others = spellings(number, self.country)[1:]
         query = HistoryQuery(number, call_id, now - self.days * DAY, day_start(now, self.tz),
-                             self.calls)  # fmt: skip
+                             self.calls, others)  # fmt: skip
         answer = self.writer.submit(lambda backend: backend.caller_history(query))
         try:
             return await asyncio.wait_for(asyncio.wrap_future(answer), self.timeout)

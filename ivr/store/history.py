@@ -30,7 +30,8 @@ def has_history(number: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class HistoryQuery:
-    """Which earlier calls to find: from `number`, but not the call `current`; arrived at or
+    """Which earlier calls to find: from `number` (or the same number spelled as in `others`:
+    networks send 89001234567 for +79001234567), but not the call `current`; arrived at or
     after `since`, the newest `limit` of them; and how many arrived at or after `day_start`."""
 
     number: str
@@ -38,6 +39,14 @@ class HistoryQuery:
     since: float
     day_start: float
     limit: int
+    others: tuple[str, ...] = ()
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """Every spelling to look up; none when the number has no history."""
+        if not has_history(self.number):
+            return ()
+        return tuple(n for n in dict.fromkeys((self.number, *self.others)) if has_history(n))
 
 
 @dataclass(slots=True)

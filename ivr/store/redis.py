@@ -179,18 +179,29 @@ class RedisJournal:
 
     def caller_history(self, query: HistoryQuery) -> CallerHistory:
         """The number's earlier calls and its count today (history.py), off its sorted set."""
-        if not has_history(query.number) or query.limit <= 0:
+        numbers = query.numbers
+        if not numbers or query.limit <= 0:
             return CallerHistory()
-        key = callers_key(self.stream, query.number)
         first = self.client.pipeline(transaction=False)
-        first.zrevrangebyscore(key, "+inf", int(query.since * 1000), start=0,
-                               num=query.limit + 1)  # fmt: skip
-        first.zcount(key, int(query.day_start * 1000), "+inf")
-        first.zscore(key, query.current)
-        ids, today, current = cast(tuple[list[str], int, float | None], tuple(first.execute()))
-        if current is not None and current >= int(query.day_start * 1000):
-            today -= 1  # this call, when its arrival landed already
-        ids = [call_id for call_id in ids if call_id != query.current][: query.limit]
+        for number in numbers:  # one sorted set per spelling the network used
+            key = callers_key(self.stream, number)
+            first.zrevrangebyscore(key, "+inf", int(query.since * 1000), start=0,
+                                   num=query.limit + 1, withscores=True)  # fmt: skip
+            first.zcount(key, int(query.day_start * 1000), "+inf")
+            first.zscore(key, query.current)
+        answers = first.execute()
+        found: dict[str, float] = {}
+        today = 0
+        for at in range(0, len(answers), 3):
+            scored, count, current = cast(
+                tuple[list[tuple[str, float]], int, float | None], tuple(answers[at : at + 3])
+            )
+            found.update(scored)
+            today += count
+            if current is not None and current >= int(query.day_start * 1000):
+                today -= 1  # this call, when its arrival landed already
+        newest = sorted(found, key=lambda call_id: found[call_id], reverse=True)
+        ids = [call_id for call_id in newest if call_id != query.current][: query.limit]
         second = self.client.pipeline(transaction=False)
         for call_id in ids:
             second.hgetall(summary_key(self.stream, call_id))

@@ -14,7 +14,6 @@ from ivr.store.history import (
     CallerHistory,
     EarlierCall,
     HistoryQuery,
-    has_history,
 )
 from ivr.store.port import Entry
 
@@ -50,13 +49,28 @@ HISTORY_INDEXES = f"""
 CREATE INDEX IF NOT EXISTS journal_caller ON journal ({_CALLER}, at) WHERE {_ARRIVAL};
 CREATE INDEX IF NOT EXISTS journal_call_summary ON journal (call_id) WHERE {_SUMMARY};
 """
-ARRIVALS = (
-    f"SELECT call_id, at FROM journal WHERE {_ARRIVAL} AND {_CALLER} = ? AND at >= ?"
-    " AND call_id != ? ORDER BY at DESC LIMIT ?"
-)
-TODAY = (
-    f"SELECT COUNT(*) FROM journal WHERE {_ARRIVAL} AND {_CALLER} = ? AND at >= ? AND call_id != ?"
-)
+
+
+def arrivals(spellings: int) -> str:
+    """The newest arrivals from a number written `spellings` ways (its `?`s first)."""
+    return (
+        f"SELECT call_id, at FROM journal WHERE {_ARRIVAL} AND {_CALLER} IN ({_marks(spellings)})"
+        " AND at >= ? AND call_id != ? ORDER BY at DESC LIMIT ?"
+    )
+
+
+def today(spellings: int) -> str:
+    """How many arrivals from a number written `spellings` ways since a moment."""
+    return (
+        f"SELECT COUNT(*) FROM journal WHERE {_ARRIVAL} AND {_CALLER} IN ({_marks(spellings)})"
+        " AND at >= ? AND call_id != ?"
+    )
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
 SUMMARIES = f"SELECT call_id, kind, fields FROM journal WHERE {_SUMMARY} AND call_id IN "
 
 
@@ -131,19 +145,21 @@ class SqliteJournal:
 
     def caller_history(self, query: HistoryQuery) -> CallerHistory:
         """The number's earlier calls and its count today (history.py), off two indexes."""
-        if not has_history(query.number) or query.limit <= 0:
+        numbers, current = query.numbers, query.current
+        if not numbers or query.limit <= 0:
             return CallerHistory()
         self.index_history()
         self.flush()
-        number, current = query.number, query.current
-        found = self.db.execute(ARRIVALS, (number, query.since, current, query.limit))
+        found = self.db.execute(arrivals(len(numbers)),
+                                (*numbers, query.since, current, query.limit))  # fmt: skip
         calls = {call_id: EarlierCall(call_id, at) for call_id, at in found}
-        (today,) = self.db.execute(TODAY, (number, query.day_start, current)).fetchone()
+        asked = (*numbers, query.day_start, current)
+        (count,) = self.db.execute(today(len(numbers)), asked).fetchone()
         if calls:
-            marks = "(" + ",".join("?" * len(calls)) + ") ORDER BY at, id"
+            marks = f"({_marks(len(calls))}) ORDER BY at, id"
             for call_id, kind, fields in self.db.execute(SUMMARIES + marks, tuple(calls)):
                 calls[call_id].fold(kind, json.loads(fields))
-        return CallerHistory(tuple(calls.values()), int(today))
+        return CallerHistory(tuple(calls.values()), int(count))
 
     def prune(self, before: float) -> int:
         """Delete entries older than `before`; returns how many."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ivr.callbacks.numbers import NumberRefused, dialable
+from ivr.callbacks.numbers import NumberRefused, dialable, spellings
 from ivr.config import CallbackSettings
 
 
@@ -59,3 +59,20 @@ def test_the_shops_country_is_russia_unless_set_and_must_be_one_phonenumbers_kno
     assert CallbackSettings(country="DE").country == "DE"
     with pytest.raises(ValidationError, match="unknown country 'XX'"):
         CallbackSettings(country="XX")
+
+
+@pytest.mark.parametrize(
+    ("given", "country", "expected"),
+    [
+        ("+79001234567", "RU", ("+79001234567", "79001234567", "89001234567", "9001234567")),
+        ("89001234567", "RU", ("89001234567", "+79001234567", "79001234567", "9001234567")),
+        ("030123456", "DE", ("030123456", "+4930123456", "4930123456", "30123456")),
+        ("anonymous", "RU", ("anonymous",)),
+        ("", "RU", ("",)),
+        ("12", "RU", ("12",)),
+    ],
+)
+def test_a_number_s_spellings_as_networks_send_it(
+    given: str, country: str, expected: tuple[str, ...]
+) -> None:
+    assert spellings(given, country) == expected

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 import redis
 
+from ivr.callbacks.numbers import spellings
 from ivr.ops.erase import erase_number
 from ivr.ops.retention import forget_numbers
 from ivr.store.buffered import BufferedJournal
 from ivr.store.history import CallerHistory, HistoryQuery
 from ivr.store.redis import RedisCallbacks, RedisJournal
 from ivr.store.redis_writes import RedisBackend
-from ivr.store.sqlite import ARRIVALS, SUMMARIES, SqliteCallbacks, SqliteJournal
+from ivr.store.sqlite import SUMMARIES, SqliteCallbacks, SqliteJournal, arrivals
 from ivr.store.sqlite_writes import SqliteBackend
 from ivr.store.writer import StoreWriter
 from ivr.store.writes import Backend
@@ -50,9 +51,10 @@ def ask(
     day_start: float = T0 - 3600,
     limit: int = 5,
     number: str = NUMBER,
+    others: tuple[str, ...] = (),
 ) -> CallerHistory:
     history: CallerHistory = journal.caller_history(
-        HistoryQuery(number, current, since, day_start, limit)
+        HistoryQuery(number, current, since, day_start, limit, others)
     )
     return history
 
@@ -75,6 +77,27 @@ def test_earlier_calls_newest_first_with_topic_outcome_and_disposition(journal: 
     ]
     assert history.calls[0].at == T0 - 1800
     assert history.today == 1  # this morning's; yesterday's and the current one are not today's
+
+
+def test_the_same_number_as_networks_spell_it_has_one_history(journal: Any) -> None:
+    call(journal, "mobile", T0 - 3 * DAY, number="89001234567", topic="returns")
+    call(journal, "landline", T0 - 2 * DAY, number="79001234567", topic="delivery")
+    call(journal, "local", T0 - 1800, number="9001234567", topic="orders")
+    call(journal, "callback", T0 - 600, number=NUMBER, outcome="abandoned")
+    call(journal, "neighbour", T0 - 300, number="89001234568")
+    call(journal, "now", T0)
+
+    numbers = spellings(NUMBER, "RU")
+    history = ask(journal, number=numbers[0], others=numbers[1:], limit=3)
+
+    assert shown(history) == [
+        ("callback", "", "abandoned", ""),
+        ("local", "orders", "answered", ""),
+        ("landline", "delivery", "answered", ""),
+    ]
+    assert history.today == 2  # local's and callback's, not the current call
+    # One spelling alone finds only its own calls, as before.
+    assert [c.call for c in ask(journal, number="89001234567").calls] == ["mobile"]
 
 
 def test_the_last_calls_of_the_last_days_only(journal: Any) -> None:
@@ -133,12 +156,18 @@ def test_an_old_sqlite_journal_gets_the_indexes_once_and_the_query_uses_them(
     assert SqliteJournal(path).index_history() is False  # a later start finds them
 
     db = sqlite3.connect(path)
+
+    def plan(query: str, *given: object) -> str:
+        return str(db.execute("EXPLAIN QUERY PLAN " + query, given).fetchall())
+
     plans = [
-        str(db.execute("EXPLAIN QUERY PLAN " + ARRIVALS, (NUMBER, 0, "x", 5)).fetchall()),
-        str(db.execute("EXPLAIN QUERY PLAN " + SUMMARIES + "(?)", ("x",)).fetchall()),
+        plan(arrivals(1), NUMBER, 0, "x", 5),
+        plan(arrivals(3), NUMBER, "a", "b", 0, "x", 5),
+        plan(SUMMARIES + "(?)", "x"),
     ]
     assert "USING INDEX journal_caller" in plans[0]
-    assert "USING INDEX journal_call_summary" in plans[1]
+    assert "USING INDEX journal_caller" in plans[1]  # several spellings: the index still
+    assert "USING INDEX journal_call_summary" in plans[2]
 
 
 def _indexes(path: Path) -> set[str]:
