@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 
 from tests.fuzz.run import KINDS, Seeds, Summary, case_input, fuzz, kind_of
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if summary.crashes else 0
 
 
-def _progress(started: float) -> object:
+def _progress(started: float) -> Callable[[Summary], None]:
     def show(summary: Summary) -> None:
         took = time.perf_counter() - started
         print(f"... {summary.cases} cases, {len(summary.crashes)} crashes, {took:.0f} s",

@@ -53,7 +53,7 @@ def coverage(credentials: dict[str, str], tmp_path: Path) -> Iterator[DaemonProc
 
 
 def agent(lab_paths: LabPaths, name: str, **options: object) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))  # type: ignore[arg-type]
+    return LabAgent(lab_paths, AgentScript.of(name, **options))
 
 
 async def test_a_caller_waiting_past_the_step_is_answered_by_the_partners_agent(

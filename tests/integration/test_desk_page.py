@@ -10,7 +10,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,10 +79,11 @@ def text_of(browser: WebDriver, element_id: str) -> str:
     return browser.find_element(By.ID, element_id).text
 
 
-def until(browser: WebDriver, what: str, predicate: object, timeout: float = 20) -> None:
+def until(
+    browser: WebDriver, what: str, predicate: Callable[[WebDriver], object], timeout: float = 20
+) -> None:
     WebDriverWait(browser, timeout, poll_frequency=0.05).until(
-        predicate,
-        message=f"the page never showed {what}",  # type: ignore[arg-type]
+        predicate, message=f"the page never showed {what}"
     )
 
 

@@ -34,7 +34,7 @@ def shop(credentials: dict[str, str], tmp_path: Path) -> Iterator[DaemonProcess]
 
 
 def agent(lab_paths: LabPaths, name: str, **options: object) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))  # type: ignore[arg-type]
+    return LabAgent(lab_paths, AgentScript.of(name, **options))
 
 
 async def test_the_skilled_agent_answers_a_no_answer_is_skipped_and_paused_then_wrap_up(

@@ -191,7 +191,8 @@ async def test_the_sandboxed_daemon_takes_a_call_reloads_and_stops(
     listener: NotifyListener,
     sandbox: Path,
 ) -> None:
-    daemon = SandboxedDaemon(listener, credentials, sandbox).start()
+    daemon = SandboxedDaemon(listener, credentials, sandbox)
+    daemon.start()
     try:
         await asyncio.to_thread(listener.wait_field, "READY", "1", 30)
         assert daemon.process is not None

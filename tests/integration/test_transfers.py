@@ -88,7 +88,7 @@ async def ami(credentials: dict[str, str]) -> AsyncIterator[AmiListen]:
 
 
 def agent(lab_paths: LabPaths, name: str, **options: object) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))  # type: ignore[arg-type]
+    return LabAgent(lab_paths, AgentScript.of(name, **options))
 
 
 async def in_bridge(watch: AriWatch, call: str) -> set[str]:

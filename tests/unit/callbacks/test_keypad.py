@@ -88,7 +88,7 @@ def test_a_caller_refused_by_a_cap_hears_why_before_the_line_closes() -> None:
     world.pbx.press(again.call_id, "1")
     world.wait(1)
     assert world.notes.of(again.call_id, "callback_refused")
-    assert not again.ended_by  # still told why
+    assert again.ended_by in ("",)  # still told why (not "ivr" yet)
     world.wait(10)
     assert "sound:im-sorry" in again.heard and "sound:please-try-call-later" in again.heard
     assert again.ended_by == "ivr" and len(callbacks.tasks) == 1

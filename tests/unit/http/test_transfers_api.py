@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.calls.events import AgentRequest, Caller
 from ivr.calls.legs import AgentAnswered, AgentLegEnded, RingAgent
+from ivr.calls.ports import NoteSink
 from ivr.http import access
 from ivr.http.access import allow
 from ivr.http.app import make_app
@@ -97,7 +98,8 @@ async def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     pops = ScreenPops(history=JournalHistory(writer, ZoneInfo("Europe/Moscow")))
     metrics = Metrics()
     # The screen pops and the metrics hear the journal's notes, as in the daemon.
-    sinks = [core.notes, JournalSink(BufferedJournal(writer)), pops, MetricsSink(metrics)]
+    sinks: list[NoteSink] = [core.notes, JournalSink(BufferedJournal(writer)), pops,
+                             MetricsSink(metrics)]  # fmt: skip
     core.driver.journal = NoteFanout(sinks)
     site = Site(core.switchboard, core.driver, pops, tmp_path / "voicemail")
     principals = Directory(

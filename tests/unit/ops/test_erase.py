@@ -140,7 +140,7 @@ def test_redis_rewrite_keeps_what_is_appended_meanwhile_and_reads_by_time(redis_
     journal = RedisJournal.from_url(redis_url, keep_days=3650)
     journal.client.flushdb()
     a_call(journal, "old", IVAN, NOW - 40 * DAY)
-    appended = []
+    appended: list[bool] = []
 
     def change(entry: Any) -> dict[str, str] | None:
         # A daemon appending while the copy is made: nothing of it may be lost.

@@ -130,7 +130,7 @@ def test_agents_needed_rejects_bad_input(bad: dict[str, float]) -> None:
     }
     args.update(bad)
     with pytest.raises(ValueError):
-        agents_needed(**args)  # type: ignore[arg-type]
+        agents_needed(**args)
 
 
 @settings(max_examples=60, deadline=None)

@@ -19,6 +19,7 @@ when each wrap-up ends, who is paused) and checks the router against rules, not 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from ivr.calls.events import AgentPresence, AgentRequest
-from ivr.calls.legs import AgentAnswered, AgentLegEnded, DropLeg, RingAgent
+from ivr.calls.legs import AgentAnswered, AgentLegEnded, DropLeg, LegEnd, RingAgent
 from ivr.plan.queues import QueueSpec
 from ivr.routing import AgentState, CallState, Roster
 from ivr.routing.desk import Desk
@@ -36,7 +37,7 @@ from tests.unit.conftest import book, make_world
 
 AGENTS = ("a1", "a2", "a3", "a4")
 QUEUES = ("general", "returns")  # general: anyone; returns: the skill `returns`
-REASONS = ("no-answer", "busy", "rejected", "unreachable")
+REASONS: tuple[LegEnd, ...] = ("no-answer", "busy", "rejected", "unreachable")
 
 
 @dataclass
@@ -490,9 +491,9 @@ class Phones:
                 self.legs[command.leg_id] = [command.call_id, command.agent_id, "ringing"]
             elif isinstance(command, DropLeg) and command.leg_id in self.legs:
                 call, _, was = self.legs.pop(command.leg_id)
-                cause = "hangup" if was == "up" else "unreachable"
+                cause: LegEnd = "hangup" if was == "up" else "unreachable"
                 ended = AgentLegEnded(call, command.leg_id, cause)
-                self.world.clock.call_later(0, lambda e=ended: self.world.driver.feed(e))
+                self.world.clock.call_later(0, self._feeding(ended))
         for agent_id in LINES:
             states = [leg[2] for leg in self.legs.values() if leg[1] == agent_id]
             ringing = "ringing" in states
@@ -505,7 +506,10 @@ class Phones:
                 now = self.world.clock.now()
                 at = max(now + self.rng.choice([0.0, 0.0, 0.01, 0.3]), self.ami_at)
                 self.ami_at = at
-                self.world.clock.call_later(at - now, lambda p=presence: self.world.driver.feed(p))
+                self.world.clock.call_later(at - now, self._feeding(presence))
+
+    def _feeding(self, event: AgentLegEnded | AgentPresence) -> Callable[[], None]:
+        return lambda: self.world.driver.feed(event)
 
     def pick(self, state: str) -> tuple[str, list[str]] | None:
         legs = sorted(leg for leg, v in self.legs.items() if v[2] == state)

@@ -217,21 +217,21 @@ def test_the_example_shop_is_covered_and_a_shorter_shift_is_named_at_the_queues_
     shutil.copy(plans / "shop.yaml", tmp_path / "shop.yaml")
     argv = ["check", str(tmp_path / "shop.yaml"), "--roster", str(shorter), "--coverage"]
     assert main([*argv, "--from", "2026-12-01"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    rows = capsys.readouterr().out.splitlines()
     plan_lines = (tmp_path / "shop.yaml").read_text(encoding="utf-8").splitlines()
     order_line = next(n for n, row in enumerate(plan_lines, 1) if row.startswith("  order_status:"))
-    assert out[0] == (
+    assert rows[0] == (
         f"{tmp_path / 'shop.yaml'}:{order_line}:3: warning: Monday-Friday 18:00-21:00: "
         "order_status has no team on shift; times in Europe/Moscow; teams that could answer it: "
         "shop (shift shop-shift); widen a shift (the roster's schedules:), add an overflow step "
         "that adds a team on shift then (add_team:), or keep callers out of the queue then "
         "(a when: case with schedule:)"
     )
-    assert [row.split(": warning: ")[1].split(";")[0] for row in out[1:-1]] == [
+    assert [row.split(": warning: ")[1].split(";")[0] for row in rows[1:-1]] == [
         "Monday-Friday 18:00-21:00: sales has no team on shift",
         "Monday-Friday 18:00-21:00: operator has no team on shift",
     ]
-    assert out[-1] == "ok: 1 plan(s), 3 warning(s); roster: 4 agent(s)"
+    assert rows[-1] == "ok: 1 plan(s), 3 warning(s); roster: 4 agent(s)"
     assert main([*argv, "--from", "2026-12-01", "--strict"]) == 1
     capsys.readouterr()
 

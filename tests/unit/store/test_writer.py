@@ -18,6 +18,8 @@ import redis
 from ivr.journal.metrics import Metrics
 from ivr.journal.store_sink import StoreMetrics
 from ivr.store.buffered import BufferedCallbacks, BufferedJournal, BufferedLive
+from ivr.store.history import CallerHistory, HistoryQuery
+from ivr.store.port import Entry
 from ivr.store.redis import LIVE, RedisJournal
 from ivr.store.redis_writes import RedisBackend
 from ivr.store.sqlite import SqliteJournal, SqliteLive
@@ -199,18 +201,15 @@ def test_closing_lands_what_waits_and_gives_up_in_time_when_redis_does_not_answe
     assert [call for call, _, _ in server.journal()] == ["c2"]
 
 
-class Gate:
-    """A backend that lands nothing until opened: a writer late with its writes."""
+class Passing:
+    """A backend handing everything to `inner`: the doubles below change only what they must."""
 
-    def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.open = threading.Event()
+    inner: Backend
 
     def group(self, write: Write) -> str:
         return self.inner.group(write)
 
     def apply(self, writes: Sequence[Pending]) -> list[Pending]:
-        self.open.wait(10)
         return self.inner.apply(writes)
 
     def load_records(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -219,8 +218,29 @@ class Gate:
     def load_tasks(self, since: float) -> list[dict[str, Any]]:
         return self.inner.load_tasks(since)
 
+    def read_journal(self, start: float, end: float) -> Iterator[Entry]:
+        return self.inner.read_journal(start, end)
+
+    def caller_history(self, query: HistoryQuery) -> CallerHistory:
+        return self.inner.caller_history(query)
+
+    def index_history(self) -> bool:
+        return self.inner.index_history()
+
     def close(self) -> None:
         self.inner.close()
+
+
+class Gate(Passing):
+    """A backend that lands nothing until opened: a writer late with its writes."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.open = threading.Event()
+
+    def apply(self, writes: Sequence[Pending]) -> list[Pending]:
+        self.open.wait(10)
+        return self.inner.apply(writes)
 
 
 def test_a_write_made_before_the_lease_was_lost_never_lands_after_the_new_active_s(
@@ -389,7 +409,7 @@ def test_a_batch_s_writes_land_in_the_order_made_runs_of_one_statement_and_all(
     live.close()
 
 
-class Counted:
+class Counted(Passing):
     """A SQLite backend that keeps the notes of each step it was given; its connections are
     made in the writer's thread (open), which alone may use them."""
 
@@ -402,23 +422,11 @@ class Counted:
         self.inner = SqliteBackend(self.folder / "ivr.sqlite3", self.folder / "cb.sqlite3", 5)
         return self
 
-    def group(self, write: Write) -> str:
-        return self.inner.group(write)
-
     def apply(self, writes: Sequence[Pending]) -> list[Pending]:
         refused = self.inner.apply(writes)
         self.steps.append([w.write.call_id for w in writes if isinstance(w.write, NoteWrite)])
         self.landed.set()
         return refused
-
-    def load_records(self, kind: str) -> dict[str, dict[str, Any]]:
-        return self.inner.load_records(kind)
-
-    def load_tasks(self, since: float) -> list[dict[str, Any]]:
-        return self.inner.load_tasks(since)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_a_gathering_writer_lands_the_first_write_at_once_and_the_next_ones_together(

@@ -98,7 +98,7 @@ def test_waiting_callers_keep_their_place_and_their_wait_through_a_restart() -> 
         assert second.notes.of(call_id, "node") == []
         assert StartMusic(call_id, "default") in second.pbx.sent
     sign_in(second, "agent1")
-    answered = []
+    answered: list[str] = []
     for _ in callers:
         ringing = [c for c in second.pbx.sent if isinstance(c, RingAgent)][len(answered)]
         second.driver.feed(AgentAnswered(ringing.call_id, ringing.leg_id))

@@ -3,6 +3,7 @@ the spoken next opening time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,6 +77,13 @@ class Store:
 
     def load(self, since: float) -> list[dict[str, Any]]:
         return list(self.tasks.values())
+
+    def delete(self, task_ids: Iterable[str]) -> int:
+        gone = [task_id for task_id in task_ids if self.tasks.pop(task_id, None) is not None]
+        return len(gone)
+
+    def close(self) -> None:
+        pass
 
 
 def shop(
