@@ -122,15 +122,18 @@ class Sessions:
         still give a password; the keys of records refused (unreadable, expired, or of a
         principal gone), which are dropped from the store."""
         now = self.clock()
-        refused = []
-        for key_hex, record in sorted(records.items(), key=lambda item: _expires(item[1])):
+        refused, kept = [], []
+        for key_hex, record in records.items():
             session = _session_of(record, directory, now)
             key = _bytes(key_hex)
             if session is None or key is None:
                 refused.append(key_hex)
                 if self.keep is not None:
                     self.keep.drop(KIND, key_hex)
-                continue
+            else:
+                kept.append((key, session))
+        # Oldest first, as opened: past MAX_SESSIONS the first to expire go.
+        for key, session in sorted(kept, key=lambda kept_one: kept_one[1].expires):
             self._open[key] = session
             self._open.move_to_end(key)
         while len(self._open) > MAX_SESSIONS:
@@ -156,11 +159,6 @@ def _session_of(record: Any, directory: Directory, now: float) -> Session | None
         return None
     principal = directory.by_name(name)
     return Session(principal, csrf, float(expires)) if principal is not None else None
-
-
-def _expires(record: Any) -> float:
-    value = record.get("expires") if isinstance(record, dict) else None
-    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _bytes(key_hex: str) -> bytes | None:
