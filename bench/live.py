@@ -10,7 +10,8 @@ members) beside the sample config, and the same SIPp load goes through both:
 - cpu: callers at `--rate` a second through menu -> key 1 -> queue -> one of 40 agents
   (SIPp, answers after 1 s) -> `--talk` s of talk -> the agent hangs up; once through the
   twin (600, the daemon stopped) and once through the daemon (500). Prints calls answered,
-  Asterisk's and the daemon's CPU-seconds (/proc/PID/stat, threads included), the ratios,
+  Asterisk's and the daemon's CPU-seconds (/proc/PID/stat, threads included; the system
+  share, the kernel's work for sockets and the like, beside), the ratios,
   and key -> agent's phone rings (the caller's SIPp logs the moment it starts sending the
   key's RFC 4733 packets, the agent's SIPp the INVITE's arrival; the key's own length is
   in both figures).
@@ -130,15 +131,19 @@ class Run:
     failed: int = 0
     asterisk_cpu: float = 0.0
     daemon_cpu: float = 0.0
+    # The kernel's share (system time): socket and loopback work the process asked for.
+    asterisk_system: float = 0.0
+    daemon_system: float = 0.0
     key_to_ring: list[float] = field(default_factory=list)  # seconds
     key_to_prompt: list[float] = field(default_factory=list)
     rate: float = 0.0
 
 
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU of a process, all its threads, in seconds."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU of a process, all its threads, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -272,17 +277,19 @@ def queue_path(
     script = sipp.CallScript(number, keys="1", first_key_after=FIRST_KEY_AFTER,
                              wait_for_bye=60 + RING_SECONDS + talk)  # fmt: skip
     load = CallerLoad(f"{side}-queue", script, rate, calls, CALLER_PREFIX[side], (20000, 29999))
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: cpu_times(pid) for name, pid in pids.items()}
     started = time.time()
     with perf_record(perf, side, pids["asterisk"]):
         running = run_load(paths, load, timeout=calls / rate + 120)
-    after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    after = {name: cpu_times(pid) for name, pid in pids.items()}
     counts = running.counts()
     keys, rung = running.keys(), rings(phones, started)
     run = Run(side, counts.created, counts.successful, counts.failed, rate=rate)
-    run.asterisk_cpu = after["asterisk"] - before["asterisk"]
+    run.asterisk_cpu = sum(after["asterisk"]) - sum(before["asterisk"])
+    run.asterisk_system = after["asterisk"][1] - before["asterisk"][1]
     if "daemon" in pids:
-        run.daemon_cpu = after["daemon"] - before["daemon"]
+        run.daemon_cpu = sum(after["daemon"]) - sum(before["daemon"])
+        run.daemon_system = after["daemon"][1] - before["daemon"][1]
     run.key_to_ring = [rung[n] - at for n, at in keys.items() if n in rung]
     return run
 
@@ -674,10 +681,10 @@ def print_cpu(twin: Run, ours: Run, options: argparse.Namespace) -> None:
     print(f"menu -> 1 -> queue -> agent: {options.calls} callers at {options.rate:g}/s, "
           f"{options.agents} agents, {options.talk:g} s talk")  # fmt: skip
     for run in (twin, ours):
-        cpu = f"Asterisk {run.asterisk_cpu:.2f} CPU-s"
+        cpu = f"Asterisk {run.asterisk_cpu:.2f} CPU-s ({run.asterisk_system:.2f} system)"
         if run.side == "daemon":
-            cpu += (f", daemon {run.daemon_cpu:.2f} CPU-s "
-                    f"({1000 * run.daemon_cpu / max(1, run.answered):.1f} ms a call)")  # fmt: skip
+            cpu += (f", daemon {run.daemon_cpu:.2f} CPU-s ({run.daemon_system:.2f} system, "
+                    f"{1000 * run.daemon_cpu / max(1, run.answered):.1f} ms a call)")  # fmt: skip
         print(f"  {run.side:6}: answered {run.answered} of {run.placed} ({run.failed} failed); "
               f"{cpu}; key -> ring {spread(run.key_to_ring)}")  # fmt: skip
     if twin.asterisk_cpu > 0 and ours.asterisk_cpu > 0:
