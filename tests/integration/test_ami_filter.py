@@ -19,7 +19,6 @@ import pytest
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from ivr.pbx.ami.link import USED_EVENTS
 from tests.integration.lab import AmiListen, AriWatch, DaemonProcess, sip_call
 
@@ -180,8 +179,8 @@ async def test_a_busy_agent_is_not_rung_and_the_session_gets_only_what_the_daemo
 ) -> None:
     async with AmiListen(credentials) as wallboard:
         with (
-            LabAgent(lab_paths, AgentScript.of("agent2", talk_seconds=30)) as boris,
-            LabAgent(lab_paths, AgentScript.of("agent4", talk_seconds=2)) as dmitry,
+            LabAgent.named(lab_paths, "agent2", talk_seconds=30) as boris,
+            LabAgent.named(lab_paths, "agent4", talk_seconds=2) as dmitry,
         ):
             await asyncio.to_thread(shop.wait_log, r"event=ami.filtered ")
             # Boris takes a call that is not ours (a colleague dials him directly): only AMI

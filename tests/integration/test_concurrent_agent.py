@@ -15,7 +15,6 @@ from pathlib import Path
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AriWatch, DaemonProcess, log_time, sip_call
 
 BORIS = 'skills: {sales: 9, "lang:en": 10}}'
@@ -35,7 +34,7 @@ async def test_two_calls_at_once_then_a_third_when_one_ends(
         await asyncio.to_thread(daemon.wait_health, 200, 20)
         assert daemon.api("POST", "/api/agents/agent2/sign-in")[0] == 200
         # Boris talks until the caller hangs up: the callers decide which call ends first.
-        with LabAgent(lab_paths, AgentScript.of("agent2", wait_for_bye=True)) as boris:
+        with LabAgent.named(lab_paths, "agent2", wait_for_bye=True) as boris:
             # Sales is key 2; each caller hangs up that many seconds after their key.
             first = asyncio.create_task(
                 sip_call(lab_paths, CallScript("200", "71000000301", keys="2", hang_up_after=8))

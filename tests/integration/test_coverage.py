@@ -52,16 +52,12 @@ def coverage(credentials: dict[str, str], tmp_path: Path) -> Iterator[DaemonProc
     process.stop()
 
 
-def agent(lab_paths: LabPaths, name: str, **options: object) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))
-
-
 async def test_a_caller_waiting_past_the_step_is_answered_by_the_partners_agent(
     lab_paths: LabPaths, coverage: DaemonProcess, watch: AriWatch
 ) -> None:
     with (
-        agent(lab_paths, "agent1", talk_seconds=15) as anna,
-        agent(lab_paths, "agent4", talk_seconds=2) as dmitry,
+        LabAgent.named(lab_paths, "agent1", talk_seconds=15) as anna,
+        LabAgent.named(lab_paths, "agent4", talk_seconds=2) as dmitry,
     ):
         for agent_id in ("agent1", "agent4"):
             assert coverage.api("POST", f"/api/agents/{agent_id}/sign-in")[0] == 200
@@ -117,8 +113,8 @@ async def test_a_callback_survives_a_restart_and_rings_the_agent_then_the_custom
     try:
         daemon.wait_log(r"event=callbacks.loaded pending=1")
         with (
-            agent(lab_paths, "agent1", talk_seconds=4) as anna,
-            agent(lab_paths, "customer", talk_seconds=8, record_from_to=True) as customer,
+            LabAgent.named(lab_paths, "agent1", talk_seconds=4) as anna,
+            LabAgent.named(lab_paths, "customer", talk_seconds=8, record_from_to=True) as customer,
         ):
             assert daemon.api("POST", "/api/agents/agent1/sign-in")[0] == 200
             await asyncio.to_thread(anna.wait_for, "answered", 1, 20)

@@ -23,7 +23,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AriWatch, DaemonProcess, sip_call
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,8 +99,8 @@ async def test_an_agent_goes_available_sees_the_screen_pop_and_transfers_the_cal
     status, _ = shop.api("POST", "/api/agents/agent2/sign-in")
     assert status == 200
     with (
-        LabAgent(lab_paths, AgentScript.of("agent1", talk_seconds=60)) as anna,
-        LabAgent(lab_paths, AgentScript.of("agent2", talk_seconds=4)) as boris,
+        LabAgent.named(lab_paths, "agent1", talk_seconds=60) as anna,
+        LabAgent.named(lab_paths, "agent2", talk_seconds=4) as boris,
     ):
         # An order number typed in the menu, then the returns queue: Anna (returns 9) answers.
         caller = asyncio.create_task(

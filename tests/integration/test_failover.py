@@ -25,7 +25,6 @@ import pytest
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import (
     AriWatch,
     DaemonProcess,
@@ -84,13 +83,9 @@ async def music(credentials: dict[str, str]) -> AsyncIterator[MusicLog]:
         yield log
 
 
-def softphone(lab_paths: LabPaths, name: str, **options: Any) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))
-
-
 def fast_agent(lab_paths: LabPaths) -> LabAgent:
     """agent4, who answers at once and talks half a second: a line drains in moments."""
-    return softphone(lab_paths, "agent4", ring_seconds=0.2, talk_seconds=0.5)
+    return LabAgent.named(lab_paths, "agent4", ring_seconds=0.2, talk_seconds=0.5)
 
 
 def number(index: int) -> str:
@@ -203,7 +198,7 @@ async def test_a_killed_active_s_calls_are_driven_by_the_standby_within_5_s(
     order and the talk goes on."""
     active, standby = pair.first, pair.second
     talk = 15.0  # agent1's talk outlasts the kill, the takeover and the line's service
-    with softphone(lab_paths, "agent1", talk_seconds=talk), fast_agent(lab_paths) as fast:
+    with LabAgent.named(lab_paths, "agent1", talk_seconds=talk), fast_agent(lab_paths) as fast:
         post(active, "/api/agents/agent1/sign-in")
         calls = {number(0): caller(lab_paths, number(0), "1")}
         talker = await watch.channel_of(number(0))

@@ -21,7 +21,6 @@ from yarl import URL
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AriWatch, DaemonProcess, hang_up_leftovers, sip_call
 
 PASSWORD = "boris's lab password"
@@ -78,7 +77,7 @@ async def test_an_agent_signed_in_on_the_web_takes_a_call_only_they_may_act_on(
         assert shop.agent("agent2")["state"] == "available"
 
         # A sales caller reaches Boris's SIPp phone, the only agent signed in.
-        phone = LabAgent(lab_paths, AgentScript.of("agent2", talk_seconds=8))
+        phone = LabAgent.named(lab_paths, "agent2", talk_seconds=8)
         with phone:
             call = asyncio.create_task(
                 sip_call(lab_paths, CallScript("200", CALLER, keys="2", wait_for_bye=40))

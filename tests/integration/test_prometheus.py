@@ -27,7 +27,6 @@ from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.prometheus import LabPrometheus, Sample, has_data, value
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from ivr.reports import report as reports
 from ivr.store.port import Entry
 from ivr.store.sqlite import SqliteJournal
@@ -79,9 +78,9 @@ async def test_prometheus_sees_the_calls_and_every_panel_agrees_with_the_journal
         for name in SALES_AGENTS:
             assert shop.api("POST", f"/api/agents/{name}/sign-in")[0] == 200
         with (
-            LabAgent(lab_paths, AgentScript.of("agent2", talk_seconds=1)),
-            LabAgent(lab_paths, AgentScript.of("agent4", talk_seconds=1)),
-            LabAgent(lab_paths, AgentScript.of("partner", talk_seconds=1)),
+            LabAgent.named(lab_paths, "agent2", talk_seconds=1),
+            LabAgent.named(lab_paths, "agent4", talk_seconds=1),
+            LabAgent.named(lab_paths, "partner", talk_seconds=1),
         ):
             await _warm_up(lab_paths, shop)
             with LabPrometheus(tmp_path / "prometheus", f"127.0.0.1:{shop.port}") as prom:

@@ -33,18 +33,14 @@ def shop(credentials: dict[str, str], tmp_path: Path) -> Iterator[DaemonProcess]
     process.stop()
 
 
-def agent(lab_paths: LabPaths, name: str, **options: object) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))
-
-
 async def test_the_skilled_agent_answers_a_no_answer_is_skipped_and_paused_then_wrap_up(
     lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
 ) -> None:
     with (
-        agent(lab_paths, "agent1", behaviour="no-answer") as anna,
-        agent(lab_paths, "agent2", talk_seconds=2) as boris,
-        agent(lab_paths, "agent3", talk_seconds=2, record_from_to=True) as clara,
-        agent(lab_paths, "agent4", talk_seconds=2) as dmitry,
+        LabAgent.named(lab_paths, "agent1", behaviour="no-answer") as anna,
+        LabAgent.named(lab_paths, "agent2", talk_seconds=2) as boris,
+        LabAgent.named(lab_paths, "agent3", talk_seconds=2, record_from_to=True) as clara,
+        LabAgent.named(lab_paths, "agent4", talk_seconds=2) as dmitry,
     ):
         # Returns: Anna (returns 9) is tried first, rings out, is paused; Clara (6) answers.
         first = asyncio.create_task(
@@ -141,8 +137,8 @@ async def test_an_agent_busy_on_another_call_is_not_rung(
     lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
 ) -> None:
     with (
-        agent(lab_paths, "agent2", talk_seconds=30) as boris,
-        agent(lab_paths, "agent4", talk_seconds=2) as dmitry,
+        LabAgent.named(lab_paths, "agent2", talk_seconds=30) as boris,
+        LabAgent.named(lab_paths, "agent4", talk_seconds=2) as dmitry,
     ):
         # Boris takes a call that is not ours (a colleague dials him directly).
         private = await watch.request(
@@ -181,7 +177,7 @@ async def test_the_agent_gets_a_screen_pop_with_topic_and_order_number(
     try:
         await asyncio.to_thread(daemon.wait_health, 200, 20)
         assert daemon.api("POST", "/api/agents/agent3/sign-in")[0] == 200
-        with agent(lab_paths, "agent3", talk_seconds=2):
+        with LabAgent.named(lab_paths, "agent3", talk_seconds=2):
             script = CallScript("200", "71000000130", keys="3,w3,12345#")
             assert await sip_call(lab_paths, script) == 0
             pop = await asyncio.wait_for(pops.get(), 20)
@@ -220,7 +216,7 @@ async def test_a_roster_edit_goes_live_and_agents_keep_their_state(
         (roster / "roster.yaml").write_text(text.replace("sales: 6", "sales: 10"))
         daemon.wait_log(r"event=roster.reloaded agents=4", after=mark)
         assert daemon.agent("agent2")["state"] == "available"
-        with agent(lab_paths, "agent4", talk_seconds=1) as dmitry:
+        with LabAgent.named(lab_paths, "agent4", talk_seconds=1) as dmitry:
             call = asyncio.create_task(
                 sip_call(lab_paths, CallScript("200", "71000000140", keys="2"))
             )
@@ -247,7 +243,7 @@ async def test_a_waiting_caller_can_choose_a_call_back_and_ringing_stops_on_hang
     assert await call == 0
     # A caller who hangs up while an agent's phone rings: the ringing stops at once.
     assert shop.api("POST", "/api/agents/agent3/resume")[0] == 200
-    with agent(lab_paths, "agent3", behaviour="no-answer") as clara:
+    with LabAgent.named(lab_paths, "agent3", behaviour="no-answer") as clara:
         script = CallScript("200", "71000000151", keys="1", hang_up_after=2)
         assert await sip_call(lab_paths, script) == 0
         await asyncio.to_thread(clara.wait_for, "cancelled", 1, 10)
@@ -271,7 +267,7 @@ async def test_the_partners_trunk_answers_with_the_callers_number(
 async def test_the_journal_of_real_calls_feeds_ivr_report(
     lab_paths: LabPaths, shop: DaemonProcess, watch: AriWatch
 ) -> None:
-    with agent(lab_paths, "agent2", talk_seconds=1):
+    with LabAgent.named(lab_paths, "agent2", talk_seconds=1):
         answered = CallScript("200", "71000000170", keys="2")
         assert await sip_call(lab_paths, answered) == 0
     assert shop.api("POST", "/api/agents/agent4/pause")[0] == 200

@@ -19,7 +19,6 @@ from aiohttp import web
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AriWatch, DaemonProcess, free_tcp_port, sip_call
 
 SUPERVISOR = "qa-" + "x" * 20
@@ -87,7 +86,7 @@ async def test_a_recorded_call_has_both_sides_a_silent_pause_and_the_survey_scor
     # Timeline: the agent speaks from its answer (~8 s, heard in the first seconds of the
     # recording); the caller speaks from 12 s after the IVR answered; the agent hangs up
     # after 20 s; the caller then scores 4 (CSAT) and 9 (NPS).
-    with LabAgent(lab_paths, AgentScript.of("agent1", talk_seconds=20)):
+    with LabAgent.named(lab_paths, "agent1", talk_seconds=20):
         script = CallScript("500", "79001110500", "Ivan", keys="4,9", first_key_after=12,
                             speak_after=12)  # fmt: skip
         call = asyncio.create_task(sip_call(lab_paths, script))
@@ -144,7 +143,7 @@ async def test_a_low_score_alerts_the_manager_and_unrecorded_queues_leave_no_fil
     watch: AriWatch,
     alerts: tuple[str, asyncio.Queue[dict[str, Any]]],
 ) -> None:
-    with LabAgent(lab_paths, AgentScript.of("agent1", talk_seconds=3)) as anna:
+    with LabAgent.named(lab_paths, "agent1", talk_seconds=3) as anna:
         # Anna hangs up 3 s after answering; the survey asks at once: 1 (CSAT), * (NPS 10).
         low = CallScript("500", "79001110501", keys="1,*", first_key_after=7)
         assert await sip_call(lab_paths, low) == 0

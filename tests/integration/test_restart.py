@@ -24,7 +24,6 @@ import pytest
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import (
     AmiListen,
     AriWatch,
@@ -63,10 +62,6 @@ def shop(credentials: dict[str, str], tmp_path: Path) -> Iterator[DaemonProcess]
     daemon.wait_health(200, timeout=20)
     yield daemon
     daemon.stop()
-
-
-def softphone(lab_paths: LabPaths, name: str, **options: Any) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))
 
 
 def agent_states(daemon: DaemonProcess) -> list[tuple[str, str, str | None]]:
@@ -135,11 +130,11 @@ async def test_a_crash_loses_no_caller_no_place_in_line_and_no_agent(
     async with AriWatch(credentials) as watch, AmiListen(credentials, "call,user") as ami:
         with ExitStack() as phones:
             talkers = [
-                phones.enter_context(softphone(lab_paths, name, talk_seconds=TALK))
+                phones.enter_context(LabAgent.named(lab_paths, name, talk_seconds=TALK))
                 for name in ("agent1", "agent2", "agent3")
             ]
             fast = phones.enter_context(
-                softphone(lab_paths, "agent4", ring_seconds=0.2, talk_seconds=0.5)
+                LabAgent.named(lab_paths, "agent4", ring_seconds=0.2, talk_seconds=0.5)
             )
             # The line forms while no agent is free: 14 callers press 1, two press 2 and,
             # well after the restart, 9 in the second menu.
@@ -342,7 +337,7 @@ async def test_after_a_restart_the_screen_pop_shows_the_callers_earlier_call(
     number = "71000000760"
     script = CallScript(NUMBER, number, keys="1", first_key_after=1.0, wait_for_bye=30)
     post(shop, "/api/agents/agent1/sign-in")
-    with softphone(lab_paths, "agent1", talk_seconds=1.0):
+    with LabAgent.named(lab_paths, "agent1", talk_seconds=1.0):
         first_call = asyncio.create_task(sip_call(lab_paths, script))
         first = await watch.channel_of(number)
         await notes(shop, "answered", [first])

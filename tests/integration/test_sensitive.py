@@ -20,7 +20,6 @@ from aiohttp import web
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AriWatch, DaemonProcess, free_tcp_port, sip_call
 
 # Six digits: no port (five digits at most) can hold them, and no id or time by accident.
@@ -124,7 +123,7 @@ async def test_a_pin_is_never_in_any_log_journal_or_webhook_body(
     try:
         await asyncio.to_thread(daemon.wait_health, 200, 20)
         assert daemon.api("POST", "/api/agents/agent3/sign-in")[0] == 200
-        agent = LabAgent(lab_paths, AgentScript.of("agent3", talk_seconds=2, record_from_to=True))
+        agent = LabAgent.named(lab_paths, "agent3", talk_seconds=2, record_from_to=True)
         with agent:
             script = CallScript("900", CALLER, keys=f"{ORDER}#,w2,{PIN}")
             caller = asyncio.create_task(sip_call(lab_paths, script, timeout=90))

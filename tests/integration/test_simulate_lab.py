@@ -22,7 +22,6 @@ from typing import Any
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import KEY_MS, CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from ivr.simulate.arrivals import Outline, outlines
 from ivr.simulate.floor import THINK
 from ivr.simulate.prompt_times import PromptTimes
@@ -111,7 +110,7 @@ def softphones(lab_paths: LabPaths) -> Iterator[list[LabAgent]]:
     with contextlib.ExitStack() as stack:
         yield [
             stack.enter_context(
-                LabAgent(lab_paths, AgentScript.of(name, ring_seconds=RING, talk_seconds=TALK))
+                LabAgent.named(lab_paths, name, ring_seconds=RING, talk_seconds=TALK)
             )
             for name in AGENTS
         ]

@@ -21,7 +21,6 @@ import pytest
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import (
     AriWatch,
     DaemonProcess,
@@ -61,7 +60,7 @@ async def test_calls_go_on_while_redis_is_stopped_and_their_notes_land_after_it_
 ) -> None:
     server = RedisServer(tmp_path / "redis").start()
     daemon = redis_daemon(credentials, tmp_path / "daemon", PLANS, ROSTER, server.url)
-    agent = LabAgent(lab_paths, AgentScript.of("agent4", ring_seconds=0.2, talk_seconds=0.5))
+    agent = LabAgent.named(lab_paths, "agent4", ring_seconds=0.2, talk_seconds=0.5)
     try:
         daemon.start()
         await asyncio.to_thread(daemon.wait_health, 200, 20, ari=True, ami=True)

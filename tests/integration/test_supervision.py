@@ -244,7 +244,7 @@ async def test_a_supervisor_moves_a_waiting_caller_and_signs_an_agent_out(
 ) -> None:
     # Nobody serves `desk`; Boris (sales) is free. The caller waits, then is moved to sales.
     assert desk.api("POST", "/api/agents/agent2/sign-in")[0] == 200
-    with LabAgent(lab_paths, AgentScript.of("agent2", ring_seconds=0.5, talk_seconds=3)) as boris:
+    with LabAgent.named(lab_paths, "agent2", ring_seconds=0.5, talk_seconds=3) as boris:
         script = CallScript("570", "79005700002", hang_up_after=None, wait_for_bye=30)
         call = asyncio.create_task(sip_call(lab_paths, script))
         channel = await watch.channel_of("79005700002")

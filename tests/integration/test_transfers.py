@@ -19,7 +19,6 @@ import pytest
 from ivr.lab.paths import REPO, LabPaths
 from ivr.lab.sipp import CallScript
 from ivr.lab.softphones.agent import LabAgent
-from ivr.lab.softphones.script import AgentScript
 from tests.integration.lab import AmiListen, AriWatch, DaemonProcess, sip_call
 
 PLAN = """
@@ -87,10 +86,6 @@ async def ami(credentials: dict[str, str]) -> AsyncIterator[AmiListen]:
         yield listen
 
 
-def agent(lab_paths: LabPaths, name: str, **options: object) -> LabAgent:
-    return LabAgent(lab_paths, AgentScript.of(name, **options))
-
-
 async def in_bridge(watch: AriWatch, call: str) -> set[str]:
     bridge: dict[str, Any] = await watch.request("GET", f"/bridges/{call}-bridge")
     return set(bridge["channels"])
@@ -133,8 +128,8 @@ async def test_a_warm_transfer_consults_on_hold_music_and_completes_to_the_secon
     lab_paths: LabPaths, desk: TransferDaemon, watch: AriWatch, ami: AmiListen
 ) -> None:
     with (
-        agent(lab_paths, "agent1", talk_seconds=60) as anna,
-        agent(lab_paths, "agent2", talk_seconds=12) as boris,
+        LabAgent.named(lab_paths, "agent1", talk_seconds=60) as anna,
+        LabAgent.named(lab_paths, "agent2", talk_seconds=12) as boris,
     ):
         caller, channel, first_leg = await answered_by_agent1(desk, lab_paths, watch, "71000000301")
         await asyncio.to_thread(anna.wait_for, "answered", 1, 20)
@@ -190,11 +185,11 @@ async def test_a_warm_transfer_consults_on_hold_music_and_completes_to_the_secon
 async def test_cancel_and_a_busy_target_return_the_caller_to_the_first_agent(
     lab_paths: LabPaths, desk: TransferDaemon, watch: AriWatch, ami: AmiListen
 ) -> None:
-    with agent(lab_paths, "agent1", talk_seconds=40) as anna:
+    with LabAgent.named(lab_paths, "agent1", talk_seconds=40) as anna:
         caller, channel, first_leg = await answered_by_agent1(desk, lab_paths, watch, "71000000302")
         await asyncio.to_thread(anna.wait_for, "answered", 1, 20)
         sign_in(desk, "agent2")
-        with agent(lab_paths, "agent2", talk_seconds=30) as boris:
+        with LabAgent.named(lab_paths, "agent2", talk_seconds=30) as boris:
             transfer(desk, "agent1", mode="warm", to={"agent": "agent2"})
             await ami.wait_music([channel])
             await asyncio.to_thread(boris.wait_for, "answered", 1, 20)
@@ -205,7 +200,7 @@ async def test_cancel_and_a_busy_target_return_the_caller_to_the_first_agent(
             desk.wait_log(r"event=call.agent_transfer_cancelled .*agent=agent1", timeout=10)
             assert desk.agent("agent2")["state"] == "available"
         # agent2's phone now answers busy: the caller comes back to agent1, never to silence.
-        with agent(lab_paths, "agent2", behaviour="busy") as busy:
+        with LabAgent.named(lab_paths, "agent2", behaviour="busy") as busy:
             transfer(desk, "agent1", mode="warm", to={"agent": "agent2"})
             await asyncio.to_thread(busy.wait_for, "invite", 1, 20)
             failed = desk.wait_log(r"event=call.agent_transfer_failed ", timeout=20)
@@ -221,8 +216,8 @@ async def test_a_blind_transfer_to_a_queue_keeps_priority_and_topic(
     lab_paths: LabPaths, desk: TransferDaemon, watch: AriWatch, ami: AmiListen
 ) -> None:
     with (
-        agent(lab_paths, "agent1", talk_seconds=40) as anna,
-        agent(lab_paths, "agent2", talk_seconds=3, record_from_to=True) as boris,
+        LabAgent.named(lab_paths, "agent1", talk_seconds=40) as anna,
+        LabAgent.named(lab_paths, "agent2", talk_seconds=3, record_from_to=True) as boris,
     ):
         caller, channel, _ = await answered_by_agent1(desk, lab_paths, watch, "71000000303")
         await asyncio.to_thread(anna.wait_for, "answered", 1, 20)

@@ -50,6 +50,11 @@ class LabAgent:
         self._changed = threading.Condition()
         self._reader: threading.Thread | None = None
 
+    @classmethod
+    def named(cls, paths: LabPaths, name: str, **options: Any) -> LabAgent:
+        """The softphone of an endpoint of the lab's pjsip.conf (agent1..agent4, partner)."""
+        return cls(paths, AgentScript.of(name, **options))
+
     def host_path(self, chroot_path: str) -> Path:
         """Where a file SIPp wrote (given as the chroot sees it) is on the host."""
         return self.paths.inside(chroot_path)
