@@ -4,6 +4,7 @@ time, and what-if questions answered before the shop pays for them."""
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 import time
@@ -187,6 +188,8 @@ def _factor(text: str, option: str) -> float:
         value = float(text.removeprefix("x"))
     except ValueError:
         raise WhatIfError(f"{option} {text}: write a factor such as x2.1") from None
+    if not math.isfinite(value):
+        raise WhatIfError(f"{option} {text}: write a factor such as x2.1, a finite number")
     if value < 0:
         raise WhatIfError(f"{option} {text}: a factor cannot be negative")
     return value
@@ -247,8 +250,12 @@ def run(args: argparse.Namespace) -> int:
         runs = []
         for variant in variants:
             site = variant.site(settings.dialplans, settings.agents)
-            runs.append(Run(variant.name, site, variant.traffic(traffic), start, args.days,
-                            args.seed, settings.callbacks))  # fmt: skip
+            run = Run(variant.name, site, variant.traffic(traffic), start, args.days, args.seed,
+                      settings.callbacks)  # fmt: skip
+            # A list of calls (--calls) is played as it is: the traffic's rates bring none.
+            if args.calls is None and (why := run.too_big()) is not None:
+                raise TrafficError(why)
+            runs.append(run)
     except (TrafficError, WhatIfError, SiteUnreadable) as exc:
         print(f"ivr simulate: {exc}", file=sys.stderr)
         return 1

@@ -32,6 +32,9 @@ from ivr.switchboard.live import LiveState
 from ivr.switchboard.switchboard import Switchboard
 
 SETTLE = 4 * 3600.0  # after the last arrival, calls in progress get this long to finish
+# The most calls one run makes (about twenty minutes of CPU here): a rate typed a thousand
+# times too high, or a what-if factor of 1e9, is refused at once instead of running for days.
+MAX_CALLS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,28 @@ class Run:
     def day_list(self) -> list[date]:
         """The simulated days."""
         return [self.start + timedelta(days=n) for n in range(self.days)]
+
+    def expected_calls(self) -> float:
+        """How many calls the traffic brings over the run, on average."""
+        traffic = self.traffic
+        return sum(
+            traffic.rate(number, day.weekday(), hour, day)
+            for day in self.day_list
+            for number in traffic.rates
+            for hour in range(24)
+        )
+
+    def too_big(self) -> str | None:
+        """Why the run is refused before it starts (more calls than MAX_CALLS), if it is."""
+        calls = self.expected_calls()
+        if calls <= MAX_CALLS:
+            return None
+        return (
+            f"variant '{self.variant}' would bring about {calls:,.0f} calls in {self.days} "
+            f"day{'' if self.days == 1 else 's'}; "
+            f"a run makes at most {MAX_CALLS:,}: lower calls_per_month, per_hour or a days: "
+            f"factor in the traffic file, or --arrivals, or simulate fewer --days"
+        )
 
 
 # The notes a run's extras or its floor act on (see Journal.record, Floor.noted).

@@ -24,6 +24,7 @@ prompts: {default: 2.5}
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -32,8 +33,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ivr.plan.errors import printable
 from ivr.plan.source import SourceError, decode, parse
-from ivr.schedule.parse import parse_date, parse_days
+from ivr.schedule.parse import known_zone, parse_date, parse_days
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAYS_PER_MONTH = 365.25 / 12
@@ -45,7 +47,8 @@ class TrafficError(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan (YAML's .inf, .nan): an endless rate would never let a run end.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 Share = Annotated[float, Field(ge=0)]
@@ -190,13 +193,17 @@ def traffic_from(data: bytes, file: str, folder: Path = Path()) -> Traffic:
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if p != "[key]")
             line, _ = source.where(loc)
-            where = ".".join(str(p) for p in loc) or "the file"
-            lines.append(f"{file}:{line}: {where}: {error['msg']}; {_fix(loc)}")
+            where = ".".join(_key_text(p) for p in loc) or "the file"
+            lines.append(printable(f"{file}:{line}: {where}: {error['msg']}; {_fix(loc)}"))
         raise TrafficError("\n".join(lines)) from None
 
     def at(path: tuple[str | int, ...], message: str, fix: str) -> TrafficError:
-        return TrafficError(f"{file}:{source.where(path)[0]}: {message}; {fix}")
+        # The file's own text reaches messages (keys, names): escaped for the terminal.
+        return TrafficError(printable(f"{file}:{source.where(path)[0]}: {message}; {fix}"))
 
+    if not known_zone(spec.timezone):
+        raise at(("timezone",), f"'{spec.timezone[:60]}' is not a known time zone",
+                 "write the shop's IANA zone, e.g. timezone: Europe/Moscow")  # fmt: skip
     rates = {num: _rates(n, (("numbers", num)), at) for num, n in spec.numbers.items()}
     days: dict[date, float] = {}
     for key, factor in spec.days.items():
@@ -253,6 +260,12 @@ def _weekdays(text: str) -> frozenset[int]:
     return parse_days(str(text))[1]
 
 
+def _key_text(part: str | int) -> str:
+    """A key of the file as a message shows it: quoted when blank or edged with spaces."""
+    text = str(part)
+    return repr(text) if not text.strip() or text != text.strip() else text
+
+
 def _rates(spec: NumberFile, at_path: tuple[str, str], at: Any) -> Rates:
     table = [[0.0] * 24 for _ in range(7)]
     try:
@@ -271,7 +284,7 @@ def _rates(spec: NumberFile, at_path: tuple[str, str], at: Any) -> Rates:
             for weekday in _weekdays(days):
                 weekday_weight[weekday] = weight
         by_day = _hour_weights(spec.hours)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         fix = 'write weekdays as mon-fri and hours as "9-18" (end not included)'
         raise at(at_path, f"cannot read the weekdays or hours ({exc})", fix) from None
     total_week = spec.calls_per_month * 7 / DAYS_PER_MONTH
@@ -297,8 +310,11 @@ def _hour_weights(hours: Mapping[str, Any]) -> list[list[float]]:
     for days, spans in groups:
         for weekday in _weekdays(days):
             for span, weight in spans.items():
+                value = float(weight)
+                if not math.isfinite(value) or value < 0:
+                    raise ValueError(f"{span} weighs {weight!r}, not a number of 0 or more")
                 for hour in _hours(span):
-                    by_day[weekday][hour] = float(weight)
+                    by_day[weekday][hour] = value
     return by_day
 
 

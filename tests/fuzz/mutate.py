@@ -512,6 +512,10 @@ class Mutator:
 
 def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     found = [path] if path else []
+    # An earlier mutation may have made an alias that holds itself (&a [*a]) or nesting deep
+    # enough to end the recursion: the paths near the top are plenty to mutate.
+    if len(path) > 30:
+        return found
     if isinstance(data, dict):
         for key, value in data.items():
             found += _paths(value, (*path, key))

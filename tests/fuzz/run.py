@@ -9,14 +9,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.site_load import LoadedSite, check_site
 from tests.fuzz.mutate import Mutator
-from tests.fuzz.targets import Outcome, run_config, run_plan, run_roster
+from tests.fuzz.targets import Outcome, run_config, run_plan, run_roster, run_traffic
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
-KINDS = ("plan", "roster", "config")
-# Of every 10 cases: 6 plans, 2 rosters, 2 configs (the issue's 12,000 / 3,000 / 3,000).
-SHARES = {"plan": 6, "roster": 2, "config": 2}
+KINDS = ("plan", "roster", "config", "traffic")
+# Of every 11 cases: 6 plans, 2 rosters, 2 configs, 1 traffic file (for `ivr simulate`).
+SHARES = {"plan": 6, "roster": 2, "config": 2, "traffic": 1}
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Seeds:
     plans: list[tuple[str, bytes]]
     rosters: list[tuple[str, bytes]]
     configs: list[tuple[str, bytes]]
+    traffics: list[tuple[str, bytes]]
     site_plans: list[tuple[str, bytes]]  # the example site a roster is checked against
     site_roster: bytes
 
@@ -52,16 +54,23 @@ class Seeds:
             ]
         )
         configs = read([ROOT / "config" / "ivr.yaml", *CORPUS.glob("configs/*.yaml")])
+        traffics = read([ROOT / "config" / "traffic.yaml", *CORPUS.glob("traffic/*.yaml")])
         return cls(
             plans,
             rosters,
             configs,
+            traffics,
             read(ROOT.glob("dialplans/*.yaml")),
             (ROOT / "agents" / "roster.yaml").read_bytes(),
         )
 
     def of(self, kind: str) -> list[tuple[str, bytes]]:
-        return {"plan": self.plans, "roster": self.rosters, "config": self.configs}[kind]
+        kinds = {"plan": self.plans, "roster": self.rosters, "config": self.configs}
+        return {**kinds, "traffic": self.traffics}[kind]
+
+    def example_shop(self) -> LoadedSite:
+        """The example site, which a traffic file's callers call."""
+        return check_site(self.site_plans, [("agents/roster.yaml", self.site_roster)])
 
 
 @dataclass
@@ -105,8 +114,10 @@ def case_input(seeds: Seeds, seed: int, index: int, kind: str) -> tuple[str, byt
     return name, mutated
 
 
-def run_case(seeds: Seeds, seed: int, index: int, kind: str, folder: Path) -> Outcome:
-    """Case `index` of a run with `seed`."""
+def run_case(
+    seeds: Seeds, seed: int, index: int, kind: str, folder: Path, shop: LoadedSite | None = None
+) -> Outcome:
+    """Case `index` of a run with `seed` (`shop`: the example site, for traffic files)."""
     _, data = case_input(seeds, seed, index, kind)
     rng = random.Random(f"{seed}:{index}:site")
     if kind == "plan":
@@ -117,6 +128,8 @@ def run_case(seeds: Seeds, seed: int, index: int, kind: str, folder: Path) -> Ou
         return run_plan(index, data, others, roster)
     if kind == "roster":
         return run_roster(index, data, seeds.site_plans)
+    if kind == "traffic":
+        return run_traffic(index, data, shop or seeds.example_shop())
     return run_config(index, data, folder)
 
 
@@ -130,10 +143,11 @@ def fuzz(
     """Run cases first..first+cases-1; a summary of what they did."""
     seeds = Seeds.load()
     summary = Summary()
+    shop = seeds.example_shop() if "traffic" in kinds else None
     with tempfile.TemporaryDirectory(prefix="ivr-fuzz-") as tmp:
         folder = Path(tmp)
         for index in range(first, first + cases):
-            summary.add(run_case(seeds, seed, index, kind_of(index, kinds), folder))
+            summary.add(run_case(seeds, seed, index, kind_of(index, kinds), folder, shop))
             if progress is not None and summary.cases % 1000 == 0:
                 progress(summary)
     return summary

@@ -1,11 +1,14 @@
 """One fuzz case: a mutated plan, roster or config through what `ivr check`, `ivr run` and a
-reload do with it, and what counts as a crash.
+reload do with it, or a mutated traffic file through `ivr simulate`, and what counts as a
+crash.
 
 A case passes when the file is accepted, or refused with the documented error
-(SiteError, SiteUnreadable for a plan or roster; ConfigError for a config) whose every
-problem names the file, a line within it and a column, and can be printed. Accepted plans
-and rosters are then used the way the daemon uses them at once (schedules asked about a
-moment, prompts resolved, the plan drawn); none of that may raise either.
+(SiteError, SiteUnreadable for a plan or roster; ConfigError for a config; TrafficError for
+a traffic file) whose every problem names the file, a line within it (and a column, but in
+a traffic file), and can be printed. Accepted plans and rosters are then used the way the
+daemon uses them at once (schedules asked about a moment, prompts resolved, the plan drawn);
+an accepted traffic file is sized as `ivr simulate` sizes a run and, when small, a day of it
+goes through the example shop; none of that may raise either.
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ import re
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ivr.config import ConfigError, load_settings
 from ivr.plan.errors import Problem
 from ivr.plan.graph import to_dot
 from ivr.plan.prompts import opening_media, prompt_lists, resolve, spoken
+from ivr.simulate.engine import Run, simulate
+from ivr.simulate.traffic import TrafficError, traffic_from
 from ivr.site_load import LoadedSite, SiteError, check_site
 
 PLAN_FILE = "fuzz/plan.yaml"
 ROSTER_FILE = "fuzz/agents/roster.yaml"
+TRAFFIC_FILE = "fuzz/traffic.yaml"
+# An accepted traffic file is simulated for a day when it brings no more calls than this.
+SIMULATED_CALLS = 300
 MOMENTS = [datetime(2026, 12, 31, 20, 30, tzinfo=UTC), datetime(2026, 3, 29, 0, 30, tzinfo=UTC)]
 
 
@@ -73,6 +81,37 @@ def run_config(index: int, config: bytes, folder: Path) -> Outcome:
                 outcome.unlocated.append(line)
         if not message.strip():
             outcome.crash = "ConfigError with an empty message"
+        _printable(outcome, message)
+    except Exception:
+        outcome.crash = traceback.format_exc()
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def run_traffic(index: int, traffic: bytes, shop: LoadedSite) -> Outcome:
+    """The mutated traffic file read as `ivr simulate --traffic` reads it, sized as it sizes a
+    run, and (when small) a day of it through the example shop `shop`."""
+    outcome = Outcome("traffic", index)
+    start = time.perf_counter()
+    try:
+        parsed = traffic_from(traffic, TRAFFIC_FILE)
+        outcome.accepted = True
+        # New Year's Eve: the example traffic's `days:` factor applies.
+        run = Run("fuzz", shop, parsed, date(2026, 12, 31), 1, seed=index)
+        if run.too_big() is None and run.expected_calls() <= SIMULATED_CALLS:
+            simulate(run)
+    except TrafficError as exc:
+        outcome.problems = 1
+        message = str(exc)
+        lines = traffic.count(b"\n") + 1
+        for line in message.splitlines():
+            where = re.match(rf"{re.escape(TRAFFIC_FILE)}:(\d+)(:\d+)?: \S", line)
+            if where is None:
+                outcome.crash = f"the message does not start with file:line: {line!r}"
+                break
+            if not 1 <= int(where[1]) <= lines + 1:
+                outcome.crash = f"line {where[1]} is outside the file ({lines} lines): {line!r}"
+                break
         _printable(outcome, message)
     except Exception:
         outcome.crash = traceback.format_exc()

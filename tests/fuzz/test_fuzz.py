@@ -1,6 +1,6 @@
-"""The fuzz run CI keeps: a few thousand mutated plans, rosters and configs, none of which may
-crash `ivr check`, `ivr run` or a reload; and every crasher found so far, as a file, refused
-with a message that names file, line and column.
+"""The fuzz run CI keeps: a few thousand mutated plans, rosters, configs and traffic files,
+none of which may crash `ivr check`, `ivr run`, a reload or `ivr simulate`; and every crasher
+found so far, as a file, refused with a message that names file, line (and column).
 
 A longer run: `.venv/bin/python -m tests.fuzz --cases 20000` (see tests/fuzz/__init__.py).
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ivr.cli.main import main
+from ivr.simulate.traffic import TrafficError, traffic_from
 from ivr.site_load import SiteError, check_site
 from tests.fuzz.run import CORPUS, fuzz
 
@@ -27,7 +28,7 @@ SECONDS_PER_CASE = 20.0
 def test_a_few_thousand_mutated_files_crash_nothing() -> None:
     summary = fuzz(CASES, seed=0)
     assert summary.cases == CASES
-    assert set(summary.by_kind) == {"plan", "roster", "config"}
+    assert set(summary.by_kind) == {"plan", "roster", "config", "traffic"}
     crashes = [f"case {o.index} ({o.kind}): {o.crash}" for o in summary.crashes]
     assert not crashes, "\n\n".join(crashes[:5])
     assert not summary.unlocated, [o.unlocated[0] for o in summary.unlocated[:5]]
@@ -75,6 +76,21 @@ def test_known_roster_crashers_are_refused_with_a_line(name: str) -> None:
     with pytest.raises(SiteError) as refused:
         check_site([(str(plan), plan.read_bytes())], [(str(path), path.read_bytes())])
     assert all(p.file == str(path) and p.line > 1 for p in refused.value.errors)
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "words"),
+    [
+        ("endless-rate.yaml", 5, "calls_per_month: Input should be a finite number"),
+        ("negative-hour.yaml", 4, "9-13 weighs -1.6, not a number of 0 or more"),
+        ("unknown-zone.yaml", 3, "'Europe/Moskva' is not a known time zone"),
+    ],
+)
+def test_known_traffic_crashers_are_refused_with_a_line(name: str, line: int, words: str) -> None:
+    path = CORPUS / "traffic" / name
+    with pytest.raises(TrafficError) as refused:
+        traffic_from(path.read_bytes(), str(path))
+    assert str(refused.value).startswith(f"{path}:{line}: ") and words in str(refused.value)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (CORPUS / "plans").glob("*.yaml")))

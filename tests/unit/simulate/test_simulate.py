@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ivr.cli.main import main
 from ivr.config import CallbackSettings
 from ivr.reports import erlang
-from ivr.simulate.engine import Run, simulate
+from ivr.simulate.engine import MAX_CALLS, Run, simulate
 from ivr.simulate.output import RENDER, Result
 from ivr.simulate.traffic import TrafficError, traffic_from
 from ivr.simulate.whatif import WhatIf
@@ -133,6 +134,62 @@ def test_a_traffic_file_with_a_mistake_names_the_line_and_the_fix() -> None:
     with pytest.raises(TrafficError) as caught:
         traffic_from(text, "traffic.yaml")
     assert "traffic.yaml:4:" in str(caught.value) and "weekday" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "words"),
+    [
+        ("calls_per_month: .inf", 3, "finite number"),
+        ("calls_per_month: .nan", 3, "finite number"),
+        ('calls_per_month: 750, hours: {"9-18": -2}', 3, "9-18 weighs -2"),
+        ('calls_per_month: 750, hours: {"9-18": .inf}', 3, "9-18 weighs inf"),
+    ],
+)
+def test_an_endless_or_negative_rate_is_refused_with_its_line(
+    change: str, line: int, words: str
+) -> None:
+    text = f'timezone: UTC\nnumbers:\n  "100": {{{change}}}\n'.encode()
+    with pytest.raises(TrafficError) as caught:
+        traffic_from(text, "traffic.yaml")
+    assert f"traffic.yaml:{line}:" in str(caught.value) and words in str(caught.value)
+
+
+def test_a_time_zone_the_tz_database_does_not_know_is_refused_with_its_line() -> None:
+    text = b'numbers:\n  "100": {calls_per_month: 750}\ntimezone: Europe/Moskva\n'
+    with pytest.raises(TrafficError) as caught:
+        traffic_from(text, "traffic.yaml")
+    assert str(caught.value).startswith("traffic.yaml:3: 'Europe/Moskva' is not a known time zone")
+
+
+@pytest.mark.parametrize(
+    ("traffic", "options", "words"),
+    [
+        # A month's calls typed a million times too high: refused before it starts.
+        ('{"100": {calls_per_month: 750000000000}}', [], f"a run makes at most {MAX_CALLS:,}"),
+        ('{"100": {calls_per_month: 750}}', ["--arrivals", "x1e12"], "or --arrivals"),
+        ('{"100": {calls_per_month: 750}}', ["--arrivals", "xinf"], "a finite number"),
+        ('{"100": {calls_per_month: 750}}', ["--arrivals", "18-21=xnan"], "a finite number"),
+    ],
+)
+def test_a_run_of_absurd_size_is_refused_at_once(
+    traffic: str,
+    options: list[str],
+    words: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "one.yaml").write_bytes(ONE_QUEUE)
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "roster.yaml").write_bytes(_roster(AGENTS))
+    (tmp_path / "traffic.yaml").write_text(f"timezone: UTC\nnumbers: {traffic}\n")
+    config = tmp_path / "ivr.yaml"
+    config.write_text(f"dialplans: {tmp_path / 'plans'}\nagents: {tmp_path / 'agents'}\n")
+    code = main(["simulate", "--config", str(config), "--traffic", str(tmp_path / "traffic.yaml"),
+                 "--from", "2026-12-01", "--days", "30", *options])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 1 and printed.out == ""
+    assert printed.err.startswith("ivr simulate: ") and words in printed.err, printed.err
 
 
 def test_the_example_traffic_file_runs_through_the_example_shop() -> None:
