@@ -22,9 +22,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ivr.callbacks.book import CallbackBook
-from ivr.calls.events import AgentRequest, Caller
+from ivr.calls.caller_id import safe_caller
+from ivr.calls.events import AgentRequest
 from ivr.clock import VirtualClock
 from ivr.config import CallbackSettings
+from ivr.plan.errors import printable
 from ivr.plan.nodes import LanguageNode, MenuNode
 from ivr.plan.source import SourceError, decode, parse
 from ivr.simulate.engine import SETTLE, Journal, Unkept, callback_rules
@@ -41,15 +43,21 @@ class ArrivalsError(Exception):
     """A calls file that cannot be used; the message names the file, line and fix."""
 
 
-class _CallFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# A list spans at most a year, and a talk at most a day: a call at `.inf` or `1e300` seconds
+# kept the clock running for ever, and such a talk time broke the floor's arithmetic.
+LAST_AT = 366 * 86400.0
+LONGEST_TALK = 86400.0
 
-    at: Annotated[float, Field(ge=0)]
+
+class _CallFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    at: Annotated[float, Field(ge=0, le=LAST_AT)]
     number: str
     caller: str = ""
     name: str = ""
     keys: list[str] = Field(default_factory=list)
-    talk: Annotated[float, Field(ge=0)] = 300.0
+    talk: Annotated[float, Field(ge=0, le=LONGEST_TALK)] = 300.0
     patience: Annotated[float, Field(gt=0)] | None = None
     callback: bool = False
     voicemail: bool = False
@@ -74,14 +82,20 @@ def load_arrivals(path: Path) -> list[Arrival]:
     """Read a calls file (a list of calls, see the module's text); ArrivalsError names the
     line and the fix."""
     try:
-        text = decode(path.read_bytes(), str(path))
-        source = parse(text, str(path))
+        data = path.read_bytes()
     except OSError as exc:
         raise ArrivalsError(f"{path}: cannot read the calls file: {exc.strerror}") from None
+    return arrivals_from(data, str(path))
+
+
+def arrivals_from(data: bytes, file: str) -> list[Arrival]:
+    """`load_arrivals` for a file already read."""
+    try:
+        source = parse(decode(data, file), file)
     except SourceError as exc:
         raise ArrivalsError(str(exc.problem)) from None
     if not isinstance(source.data, list):
-        raise ArrivalsError(f"{path}:1: a calls file is a list; start each call with '- at: 0'")
+        raise ArrivalsError(f"{file}:1: a calls file is a list; start each call with '- at: 0'")
     try:
         calls = TypeAdapter(list[_CallFile]).validate_python(source.data)
     except ValidationError as exc:
@@ -89,11 +103,12 @@ def load_arrivals(path: Path) -> list[Arrival]:
         for error in exc.errors():
             line, _ = source.where(tuple(error["loc"]))
             where = ".".join(str(p) for p in error["loc"])
-            lines.append(
-                f"{path}:{line}: {where}: {error['msg']}; "
+            # The file's own text reaches the message (keys): escaped for the terminal.
+            lines.append(printable(
+                f"{file}:{line}: {where}: {error['msg']}; "
                 """write a call as {at: 0, number: "460", caller: "7900...", keys: ["1"], """
                 "talk: 120}"
-            )
+            ))  # fmt: skip
         raise ArrivalsError("\n".join(lines)) from None
     return [Arrival(**{**call.model_dump(), "keys": tuple(call.keys)}) for call in calls]
 
@@ -159,7 +174,8 @@ def replay(
             seed=0,
             script=list(call.keys),
         )
-        floor.arrive(call.number, caller, Caller(call.caller, call.name))
+        # Made safe as the PBX adapter makes the network's caller ID safe: where it enters.
+        floor.arrive(call.number, caller, safe_caller(call.caller, call.name))
     # Until every call is over (the desk's own timers never stop: not run_until_idle).
     end = clock.now() + SETTLE
     while (floor.callers or floor.legs) and clock.now() < end:

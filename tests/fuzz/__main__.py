@@ -43,7 +43,10 @@ def _progress(started: float) -> Callable[[Summary], None]:
 
 
 def _report(summary: Summary, seconds: float, seed: int) -> None:
-    kinds = ", ".join(f"{count} {kind}s" for kind, count in sorted(summary.by_kind.items()))
+    kinds = ", ".join(
+        f"{count} {kind if kind.endswith('s') else kind + 's'}"
+        for kind, count in sorted(summary.by_kind.items())
+    )
     print(f"cases: {summary.cases} ({kinds}) in {seconds:.1f} s, seed {seed}")
     print(f"accepted: {summary.accepted}, refused with located messages: "
           f"{summary.cases - summary.accepted - len(summary.crashes)}")  # fmt: skip

@@ -9,15 +9,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.simulate.traffic import Traffic, traffic_from
 from ivr.site_load import LoadedSite, check_site
 from tests.fuzz.mutate import Mutator
-from tests.fuzz.targets import Outcome, run_config, run_plan, run_roster, run_traffic
+from tests.fuzz.targets import Outcome, run_calls, run_config, run_plan, run_roster, run_traffic
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "corpus"
-KINDS = ("plan", "roster", "config", "traffic")
-# Of every 11 cases: 6 plans, 2 rosters, 2 configs, 1 traffic file (for `ivr simulate`).
-SHARES = {"plan": 6, "roster": 2, "config": 2, "traffic": 1}
+KINDS = ("plan", "roster", "config", "traffic", "calls")
+# Of every 12 cases: 6 plans, 2 rosters, 2 configs, a traffic file and a list of calls (the
+# files `ivr simulate` reads).
+SHARES = {"plan": 6, "roster": 2, "config": 2, "traffic": 1, "calls": 1}
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Seeds:
     rosters: list[tuple[str, bytes]]
     configs: list[tuple[str, bytes]]
     traffics: list[tuple[str, bytes]]
+    call_lists: list[tuple[str, bytes]]
     site_plans: list[tuple[str, bytes]]  # the example site a roster is checked against
     site_roster: bytes
 
@@ -55,22 +58,35 @@ class Seeds:
         )
         configs = read([ROOT / "config" / "ivr.yaml", *CORPUS.glob("configs/*.yaml")])
         traffics = read([ROOT / "config" / "traffic.yaml", *CORPUS.glob("traffic/*.yaml")])
+        call_lists = read(CORPUS.glob("calls/*.yaml"))
         return cls(
             plans,
             rosters,
             configs,
             traffics,
+            call_lists,
             read(ROOT.glob("dialplans/*.yaml")),
             (ROOT / "agents" / "roster.yaml").read_bytes(),
         )
 
     def of(self, kind: str) -> list[tuple[str, bytes]]:
         kinds = {"plan": self.plans, "roster": self.rosters, "config": self.configs}
-        return {**kinds, "traffic": self.traffics}[kind]
+        return {**kinds, "traffic": self.traffics, "calls": self.call_lists}[kind]
 
-    def example_shop(self) -> LoadedSite:
-        """The example site, which a traffic file's callers call."""
-        return check_site(self.site_plans, [("agents/roster.yaml", self.site_roster)])
+    def example_shop(self) -> Shop:
+        """The example site, which the callers of a traffic file or a list call."""
+        site = check_site(self.site_plans, [("agents/roster.yaml", self.site_roster)])
+        example = ROOT / "config" / "traffic.yaml"
+        traffic = traffic_from(example.read_bytes(), str(example), example.parent)
+        return Shop(site, traffic)
+
+
+@dataclass(frozen=True)
+class Shop:
+    """The example shop and its traffic, for the cases of `ivr simulate`'s files."""
+
+    site: LoadedSite
+    traffic: Traffic
 
 
 @dataclass
@@ -115,9 +131,9 @@ def case_input(seeds: Seeds, seed: int, index: int, kind: str) -> tuple[str, byt
 
 
 def run_case(
-    seeds: Seeds, seed: int, index: int, kind: str, folder: Path, shop: LoadedSite | None = None
+    seeds: Seeds, seed: int, index: int, kind: str, folder: Path, shop: Shop | None = None
 ) -> Outcome:
-    """Case `index` of a run with `seed` (`shop`: the example site, for traffic files)."""
+    """Case `index` of a run with `seed` (`shop`: the example shop, for `ivr simulate`'s)."""
     _, data = case_input(seeds, seed, index, kind)
     rng = random.Random(f"{seed}:{index}:site")
     if kind == "plan":
@@ -128,8 +144,11 @@ def run_case(
         return run_plan(index, data, others, roster)
     if kind == "roster":
         return run_roster(index, data, seeds.site_plans)
-    if kind == "traffic":
-        return run_traffic(index, data, shop or seeds.example_shop())
+    if kind in ("traffic", "calls"):
+        shop = shop or seeds.example_shop()
+        if kind == "calls":
+            return run_calls(index, data, shop.site, shop.traffic)
+        return run_traffic(index, data, shop.site)
     return run_config(index, data, folder)
 
 
@@ -143,7 +162,7 @@ def fuzz(
     """Run cases first..first+cases-1; a summary of what they did."""
     seeds = Seeds.load()
     summary = Summary()
-    shop = seeds.example_shop() if "traffic" in kinds else None
+    shop = seeds.example_shop() if {"traffic", "calls"} & set(kinds) else None
     with tempfile.TemporaryDirectory(prefix="ivr-fuzz-") as tmp:
         folder = Path(tmp)
         for index in range(first, first + cases):

@@ -1,14 +1,16 @@
 """One fuzz case: a mutated plan, roster or config through what `ivr check`, `ivr run` and a
-reload do with it, or a mutated traffic file through `ivr simulate`, and what counts as a
-crash.
+reload do with it, or a mutated traffic file or list of calls through `ivr simulate`, and
+what counts as a crash.
 
 A case passes when the file is accepted, or refused with the documented error
 (SiteError, SiteUnreadable for a plan or roster; ConfigError for a config; TrafficError for
-a traffic file) whose every problem names the file, a line within it (and a column, but in
-a traffic file), and can be printed. Accepted plans and rosters are then used the way the
-daemon uses them at once (schedules asked about a moment, prompts resolved, the plan drawn);
-an accepted traffic file is sized as `ivr simulate` sizes a run and, when small, a day of it
-goes through the example shop; none of that may raise either.
+a traffic file; ArrivalsError for a list of calls) whose every problem names the file, a
+line within it (and a column, but in `ivr simulate`'s files), and can be printed. Accepted
+plans and rosters are then used the way the daemon uses them at once (schedules asked about
+a moment, prompts resolved, the plan drawn); an accepted traffic file is sized as `ivr
+simulate` sizes a run and, when small, a day of it goes through the example shop; an
+accepted list of calls is played through the example shop and its table printed. None of
+that may raise, and nothing printed may hold terminal control characters.
 """
 
 from __future__ import annotations
@@ -19,18 +21,22 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ivr.config import ConfigError, load_settings
 from ivr.plan.errors import Problem
 from ivr.plan.graph import to_dot
 from ivr.plan.prompts import opening_media, prompt_lists, resolve, spoken
+from ivr.simulate.arrivals import ArrivalsError, arrivals_from, outlines, replay
+from ivr.simulate.call_table import render, rows
 from ivr.simulate.engine import Run, simulate
-from ivr.simulate.traffic import TrafficError, traffic_from
+from ivr.simulate.traffic import Traffic, TrafficError, traffic_from
 from ivr.site_load import LoadedSite, SiteError, check_site
 
 PLAN_FILE = "fuzz/plan.yaml"
 ROSTER_FILE = "fuzz/agents/roster.yaml"
 TRAFFIC_FILE = "fuzz/traffic.yaml"
+CALLS_FILE = "fuzz/calls.yaml"
 # An accepted traffic file is simulated for a day when it brings no more calls than this.
 SIMULATED_CALLS = 300
 MOMENTS = [datetime(2026, 12, 31, 20, 30, tzinfo=UTC), datetime(2026, 3, 29, 0, 30, tzinfo=UTC)]
@@ -101,22 +107,46 @@ def run_traffic(index: int, traffic: bytes, shop: LoadedSite) -> Outcome:
         if run.too_big() is None and run.expected_calls() <= SIMULATED_CALLS:
             simulate(run)
     except TrafficError as exc:
-        outcome.problems = 1
-        message = str(exc)
-        lines = traffic.count(b"\n") + 1
-        for line in message.splitlines():
-            where = re.match(rf"{re.escape(TRAFFIC_FILE)}:(\d+)(:\d+)?: \S", line)
-            if where is None:
-                outcome.crash = f"the message does not start with file:line: {line!r}"
-                break
-            if not 1 <= int(where[1]) <= lines + 1:
-                outcome.crash = f"line {where[1]} is outside the file ({lines} lines): {line!r}"
-                break
-        _printable(outcome, message)
+        _refused_at_a_line(outcome, str(exc), TRAFFIC_FILE, traffic)
     except Exception:
         outcome.crash = traceback.format_exc()
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def run_calls(index: int, calls: bytes, shop: LoadedSite, traffic: Traffic) -> Outcome:
+    """The mutated list of calls read as `ivr simulate --calls` reads it, played through the
+    example shop `shop` (with its `traffic`) and printed as a table."""
+    outcome = Outcome("calls", index)
+    start = time.perf_counter()
+    try:
+        listed = arrivals_from(calls, CALLS_FILE)
+        outcome.accepted = True
+        midnight = datetime(2026, 12, 31, tzinfo=UTC).timestamp()
+        played = outlines(replay(shop, listed, midnight, traffic)).values()
+        table = rows("fuzz", list(played), ZoneInfo("UTC"))
+        _printable(outcome, render(table, "table").replace("\n", " "))
+    except ArrivalsError as exc:
+        _refused_at_a_line(outcome, str(exc), CALLS_FILE, calls)
+    except Exception:
+        outcome.crash = traceback.format_exc()
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _refused_at_a_line(outcome: Outcome, message: str, file: str, data: bytes) -> None:
+    """A refusal of `ivr simulate`'s files: each line names the file and a line within it."""
+    outcome.problems = 1
+    lines = data.count(b"\n") + 1
+    for line in message.splitlines():
+        where = re.match(rf"{re.escape(file)}:(\d+)(:\d+)?: \S", line)
+        if where is None:
+            outcome.crash = f"the message does not start with file:line: {line!r}"
+            return
+        if not 1 <= int(where[1]) <= lines + 1:
+            outcome.crash = f"line {where[1]} is outside the file ({lines} lines): {line!r}"
+            return
+    _printable(outcome, message)
 
 
 def _site_case(

@@ -1,6 +1,7 @@
-"""The fuzz run CI keeps: a few thousand mutated plans, rosters, configs and traffic files,
-none of which may crash `ivr check`, `ivr run`, a reload or `ivr simulate`; and every crasher
-found so far, as a file, refused with a message that names file, line (and column).
+"""The fuzz run CI keeps: a few thousand mutated plans, rosters, configs, traffic files and lists
+of calls, none of which may crash `ivr check`, `ivr run`, a reload or `ivr simulate`; and
+every crasher found so far, as a file, refused with a message that names file, line (and
+column).
 
 A longer run: `.venv/bin/python -m tests.fuzz --cases 20000` (see tests/fuzz/__init__.py).
 """
@@ -15,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from ivr.cli.main import main
+from ivr.simulate.arrivals import ArrivalsError, arrivals_from, replay
 from ivr.simulate.traffic import TrafficError, traffic_from
 from ivr.site_load import SiteError, check_site
-from tests.fuzz.run import CORPUS, fuzz
+from tests.fuzz.run import CORPUS, Seeds, fuzz
 
 CASES = 3000
 # Generous: the slowest case takes about a second on a loaded 2-core machine; a check that
@@ -28,7 +30,7 @@ SECONDS_PER_CASE = 20.0
 def test_a_few_thousand_mutated_files_crash_nothing() -> None:
     summary = fuzz(CASES, seed=0)
     assert summary.cases == CASES
-    assert set(summary.by_kind) == {"plan", "roster", "config", "traffic"}
+    assert set(summary.by_kind) == {"plan", "roster", "config", "traffic", "calls"}
     crashes = [f"case {o.index} ({o.kind}): {o.crash}" for o in summary.crashes]
     assert not crashes, "\n\n".join(crashes[:5])
     assert not summary.unlocated, [o.unlocated[0] for o in summary.unlocated[:5]]
@@ -91,6 +93,32 @@ def test_known_traffic_crashers_are_refused_with_a_line(name: str, line: int, wo
     with pytest.raises(TrafficError) as refused:
         traffic_from(path.read_bytes(), str(path))
     assert str(refused.value).startswith(f"{path}:{line}: ") and words in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "words"),
+    [
+        ("endless-moment.yaml", 3, "1.at: Input should be a finite number"),
+        ("endless-talk.yaml", 2, "0.talk: Input should be less than or equal to 86400"),
+    ],
+)
+def test_known_call_list_crashers_are_refused_with_a_line(name: str, line: int, words: str) -> None:
+    path = CORPUS / "calls" / name
+    with pytest.raises(ArrivalsError) as refused:
+        arrivals_from(path.read_bytes(), str(path))
+    assert str(refused.value).startswith(f"{path}:{line}: ") and words in str(refused.value)
+
+
+def test_a_listed_callers_number_and_name_are_made_safe_as_the_networks_are() -> None:
+    seeds = Seeds.load()
+    shop = seeds.example_shop()
+    path = CORPUS / "calls" / "control-characters.yaml"
+    calls = arrivals_from(path.read_bytes(), str(path))
+    assert calls[0].caller == "+7 900\x07123"  # as typed: the floor cleans it where it enters
+    entries = replay(shop.site, calls, 1_798_675_200.0, shop.traffic)
+    [arrived] = [e for e in entries if e.kind == "arrived"]
+    fields = arrived.fields
+    assert (fields["caller_number"], fields["caller_name"]) == ("+7900123", "A [2JB")
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (CORPUS / "plans").glob("*.yaml")))
