@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+MOST_DAYS = 3660  # ten years: a typo of --days 1000000 is refused, not run for hours
 HELP = """\
 Run simulated calls through the same switchboard and router as `ivr run`, with the shop's
 own dial plans, roster (teams, shifts, skills, overflow steps, the partner's trunk and its
@@ -231,8 +232,8 @@ def run(args: argparse.Namespace) -> int:
     from ivr.simulate.whatif import WhatIfError
     from ivr.site_load import SiteError, SiteUnreadable
 
-    if args.days < 1:
-        print("ivr simulate: --days must be 1 or more", file=sys.stderr)
+    if not 1 <= args.days <= MOST_DAYS:
+        print(f"ivr simulate: --days must be 1 to {MOST_DAYS} (ten years)", file=sys.stderr)
         return 1
     try:
         settings = load_settings(args.config)

@@ -21,6 +21,11 @@ NEVER = "simulate-never"  # the shift of a team taken away: never on duty
 FileData = tuple[str, bytes]
 
 
+# Copies of a team's agents one what-if may add: a typo of +20000000 made the run build the
+# roster for minutes instead of refusing it.
+MORE_AGENTS = 5_000
+
+
 class WhatIfError(Exception):
     """A what-if that cannot be applied; the message says why and what to write instead."""
 
@@ -57,6 +62,14 @@ class WhatIf:
             if roster_folder is not None and roster_folder.exists()
             else []
         )
+        if self.hours:
+            # A misspelt name would change nothing and the run would look like the what-if.
+            known = _schedule_names(plan_files) | _schedule_names(roster_files)
+            for name, _ in self.hours:
+                if name not in known:
+                    listed = ", ".join(sorted(known)) or "none"
+                    raise WhatIfError(f"--hours {name}=...: no schedule '{name}' in the plans "
+                                      f"or the roster (schedules: {listed})")  # fmt: skip
         if self.overflow_after or self.hours:
             plan_files = [self._plan(file) for file in plan_files]
         if self.agents or self.without or self.hours:
@@ -111,6 +124,8 @@ def _change_agents(datas: list[dict[str, Any]], holder: dict[str, Any], team: st
         return
     if not members:
         raise WhatIfError(f"team '{team}' has no agents to copy; add one to the roster first")
+    if n > MORE_AGENTS:
+        raise WhatIfError(f"--agents {team}=+{n}: at most +{MORE_AGENTS:,} agents a team")
     sets = Counter(tuple(sorted((a.get("skills") or {}).items())) for _, a in members)
     common = sets.most_common(1)[0][0]
     data, model = next(
@@ -121,6 +136,16 @@ def _change_agents(datas: list[dict[str, Any]], holder: dict[str, Any], team: st
         data["agents"].append(
             {**model, "id": name, "name": f"Extra {team} {index}", "endpoint": f"PJSIP/{name}"}
         )
+
+
+def _schedule_names(files: list[FileData]) -> set[str]:
+    """The schedules the files define (plans and rosters keep them under `schedules:`)."""
+    names: set[str] = set()
+    for file in files:
+        data = _data(file)
+        if isinstance(data, dict) and isinstance(data.get("schedules"), dict):
+            names.update(str(name) for name in data["schedules"])
+    return names
 
 
 def _change_hours(data: dict[str, Any], hours: Sequence[tuple[str, str]]) -> None:

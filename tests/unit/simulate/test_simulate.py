@@ -14,7 +14,7 @@ from ivr.reports import erlang
 from ivr.simulate.engine import MAX_CALLS, Run, simulate
 from ivr.simulate.output import RENDER, Result
 from ivr.simulate.traffic import TrafficError, traffic_from
-from ivr.simulate.whatif import WhatIf
+from ivr.simulate.whatif import WhatIf, WhatIfError
 from ivr.site_load import check_site
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -190,6 +190,25 @@ def test_a_run_of_absurd_size_is_refused_at_once(
     printed = capsys.readouterr()
     assert code == 1 and printed.out == ""
     assert printed.err.startswith("ivr simulate: ") and words in printed.err, printed.err
+
+
+def test_hours_for_a_schedule_nobody_has_are_refused_not_ignored() -> None:
+    # A misspelt schedule used to change nothing: the run looked like the what-if's.
+    misspelt = WhatIf("later", hours=(("shop-shfit", "mon-sat 09:00-21:00"),))
+    with pytest.raises(WhatIfError) as refused:
+        misspelt.site(ROOT / "dialplans", ROOT / "agents")
+    assert "no schedule 'shop-shfit'" in str(refused.value)
+    assert "shop-shift" in str(refused.value)  # the names there are, to pick from
+    later = WhatIf("later", hours=(("shop-shift", "mon-sat 09:00-21:00"),))
+    assert later.site(ROOT / "dialplans", ROOT / "agents").roster is not None
+
+
+def test_a_typo_in_agents_or_days_is_refused_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(WhatIfError) as refused:
+        WhatIf("more", agents=(("shop", 100_000_000),)).site(ROOT / "dialplans", ROOT / "agents")
+    assert "at most +5,000 agents a team" in str(refused.value)
+    assert main(["simulate", "--days", "100000"]) == 1
+    assert "--days must be 1 to 3660" in capsys.readouterr().err
 
 
 def test_the_example_traffic_file_runs_through_the_example_shop() -> None:
