@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ class WhatIf:
     hours: tuple[tuple[str, str], ...] = ()  # schedule -> new weekly hours
     plans: Path | None = None
     roster: Path | None = None
-    notes: list[str] = field(default_factory=list, compare=False)
 
     def traffic(self, traffic: Traffic) -> Traffic:
         """The traffic with this variant's arrivals."""
@@ -64,12 +63,18 @@ class WhatIf:
         )
         if self.hours:
             # A misspelt name would change nothing and the run would look like the what-if.
-            known = _schedule_names(plan_files) | _schedule_names(roster_files)
+            known = _names(plan_files, "schedules") | _names(roster_files, "schedules")
             for name, _ in self.hours:
                 if name not in known:
                     listed = ", ".join(sorted(known)) or "none"
                     raise WhatIfError(f"--hours {name}=...: no schedule '{name}' in the plans "
                                       f"or the roster (schedules: {listed})")  # fmt: skip
+        queues = _names(plan_files, "queues")
+        for target, _ in self.overflow_after:
+            if target and target not in queues:
+                listed = ", ".join(sorted(queues)) or "none"
+                raise WhatIfError(f"--overflow-after {target}=...: no queue '{target}' in the "
+                                  f"plans (queues: {listed})")  # fmt: skip
         if self.overflow_after or self.hours:
             plan_files = [self._plan(file) for file in plan_files]
         if self.agents or self.without or self.hours:
@@ -138,13 +143,14 @@ def _change_agents(datas: list[dict[str, Any]], holder: dict[str, Any], team: st
         )
 
 
-def _schedule_names(files: list[FileData]) -> set[str]:
-    """The schedules the files define (plans and rosters keep them under `schedules:`)."""
+def _names(files: list[FileData], section: str) -> set[str]:
+    """The names the files define in `section` (a plan's or roster's `schedules:`, a plan's
+    `queues:`)."""
     names: set[str] = set()
     for file in files:
         data = _data(file)
-        if isinstance(data, dict) and isinstance(data.get("schedules"), dict):
-            names.update(str(name) for name in data["schedules"])
+        if isinstance(data, dict) and isinstance(data.get(section), dict):
+            names.update(str(name) for name in data[section])
     return names
 
 

@@ -192,7 +192,7 @@ def test_a_run_of_absurd_size_is_refused_at_once(
     assert printed.err.startswith("ivr simulate: ") and words in printed.err, printed.err
 
 
-def test_hours_for_a_schedule_nobody_has_are_refused_not_ignored() -> None:
+def test_hours_or_overflow_for_what_nobody_has_are_refused_not_ignored() -> None:
     # A misspelt schedule used to change nothing: the run looked like the what-if's.
     misspelt = WhatIf("later", hours=(("shop-shfit", "mon-sat 09:00-21:00"),))
     with pytest.raises(WhatIfError) as refused:
@@ -201,6 +201,9 @@ def test_hours_for_a_schedule_nobody_has_are_refused_not_ignored() -> None:
     assert "shop-shift" in str(refused.value)  # the names there are, to pick from
     later = WhatIf("later", hours=(("shop-shift", "mon-sat 09:00-21:00"),))
     assert later.site(ROOT / "dialplans", ROOT / "agents").roster is not None
+    with pytest.raises(WhatIfError) as refused:
+        WhatIf("sooner", overflow_after=(("retruns", 30.0),)).site(ROOT / "dialplans", None)
+    assert "no queue 'retruns'" in str(refused.value) and "returns" in str(refused.value)
 
 
 def test_a_typo_in_agents_or_days_is_refused_at_once(capsys: pytest.CaptureFixture[str]) -> None:
