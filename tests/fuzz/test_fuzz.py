@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,32 +81,30 @@ def test_known_roster_crashers_are_refused_with_a_line(name: str) -> None:
     assert all(p.file == str(path) and p.line > 1 for p in refused.value.errors)
 
 
-@pytest.mark.parametrize(
-    ("name", "line", "words"),
-    [
-        ("endless-rate.yaml", 5, "calls_per_month: Input should be a finite number"),
-        ("negative-hour.yaml", 4, "9-13 weighs -1.6, not a number of 0 or more"),
-        ("unknown-zone.yaml", 3, "'Europe/Moskva' is not a known time zone"),
-    ],
-)
-def test_known_traffic_crashers_are_refused_with_a_line(name: str, line: int, words: str) -> None:
-    path = CORPUS / "traffic" / name
-    with pytest.raises(TrafficError) as refused:
-        traffic_from(path.read_bytes(), str(path))
-    assert str(refused.value).startswith(f"{path}:{line}: ") and words in str(refused.value)
+# The files of `ivr simulate`: how each kind is read, and what refuses it.
+SIMULATE_READERS: dict[str, tuple[Callable[[bytes, str], object], type[Exception]]] = {
+    "traffic": (traffic_from, TrafficError),
+    "calls": (arrivals_from, ArrivalsError),
+}
 
 
 @pytest.mark.parametrize(
-    ("name", "line", "words"),
+    ("kind", "name", "line", "words"),
     [
-        ("endless-moment.yaml", 3, "1.at: Input should be a finite number"),
-        ("endless-talk.yaml", 2, "0.talk: Input should be less than or equal to 86400"),
+        ("traffic", "endless-rate.yaml", 5, "calls_per_month: Input should be a finite number"),
+        ("traffic", "negative-hour.yaml", 4, "9-13 weighs -1.6, not a number of 0 or more"),
+        ("traffic", "unknown-zone.yaml", 3, "'Europe/Moskva' is not a known time zone"),
+        ("calls", "endless-moment.yaml", 3, "1.at: Input should be a finite number"),
+        ("calls", "endless-talk.yaml", 2, "0.talk: Input should be less than or equal to 86400"),
     ],
 )
-def test_known_call_list_crashers_are_refused_with_a_line(name: str, line: int, words: str) -> None:
-    path = CORPUS / "calls" / name
-    with pytest.raises(ArrivalsError) as refused:
-        arrivals_from(path.read_bytes(), str(path))
+def test_known_crashers_of_simulate_files_are_refused_with_a_line(
+    kind: str, name: str, line: int, words: str
+) -> None:
+    read, refusal = SIMULATE_READERS[kind]
+    path = CORPUS / kind / name
+    with pytest.raises(refusal) as refused:
+        read(path.read_bytes(), str(path))
     assert str(refused.value).startswith(f"{path}:{line}: ") and words in str(refused.value)
 
 
