@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 MOST_DAYS = 3660  # ten years: a typo of --days 1000000 is refused, not run for hours
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)
 HELP = """\
 Run simulated calls through the same switchboard and router as `ivr run`, with the shop's
 own dial plans, roster (teams, shifts, skills, overflow steps, the partner's trunk and its
@@ -242,6 +243,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     today = date.today()
     start = args.start or (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    if not FIRST_DAY <= start <= LAST_DAY - timedelta(days=args.days):
+        # Outside it, a day's local midnight has no Unix time (a traceback, before).
+        print(f"ivr simulate: the run must lie between {FIRST_DAY} and {LAST_DAY}; "
+              "give --from a date in between", file=sys.stderr)  # fmt: skip
+        return 1
     try:
         if args.traffic == "journal":
             traffic = _learned(args, settings)

@@ -59,7 +59,7 @@ def add_commands(commands: Any) -> None:
     )
     what = erase.add_mutually_exclusive_group(required=True)
     what.add_argument("--number", help="the caller's number, in any spelling (+7..., 8...)")
-    what.add_argument("--older-than", type=int, metavar="DAYS",
+    what.add_argument("--older-than", type=_whole_days, metavar="DAYS",
                       help="mask callers' numbers in journal entries older than DAYS and delete "
                       "finished callback tasks (what the daemon does daily with "
                       "store.caller_number_days)")  # fmt: skip
@@ -232,3 +232,15 @@ def _patient(journal: object) -> None:
     if isinstance(journal, SqliteJournal):
         journal.db.execute("PRAGMA busy_timeout = 30000")
         journal.db.execute("PRAGMA secure_delete = ON")
+
+
+def _whole_days(text: str) -> int:
+    """--older-than's DAYS: 1 or more. A typo of -5 masked every number in the journal (all
+    entries are older than five days from now)."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"DAYS must be 1 or more (got {days})")
+    return days

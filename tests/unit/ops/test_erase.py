@@ -4,6 +4,7 @@ real redis-server, with recordings and voicemail on disk."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,3 +204,21 @@ def test_the_command_masks_older_numbers(
     journal.close()
     assert main(["erase", "--older-than", "30", "--config", str(config)]) == 0
     assert "journal: 2 entries masked" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("days", ["-5", "0", "thirty"])
+def test_older_than_a_typo_masks_nothing(
+    days: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # -5 once masked every number: all entries are older than five days from now.
+    config = tmp_path / "ivr.yaml"
+    config.write_text("store: {sqlite: var/ivr.sqlite3}\n")
+    journal = SqliteJournal(tmp_path / "var" / "ivr.sqlite3")
+    a_call(journal, "c-ivan", IVAN, time.time() - 3600)
+    journal.close()
+    with pytest.raises(SystemExit) as refused:
+        main(["erase", "--older-than", days, "--config", str(config)])
+    assert refused.value.code == 2 and "--older-than" in capsys.readouterr().err
+    journal = SqliteJournal(tmp_path / "var" / "ivr.sqlite3")
+    assert any(IVAN in str(e.fields) for e in journal.read(0, time.time() + 60))
+    journal.close()

@@ -212,6 +212,10 @@ def test_a_typo_in_agents_or_days_is_refused_at_once(capsys: pytest.CaptureFixtu
     assert "at most +5,000 agents a team" in str(refused.value)
     assert main(["simulate", "--days", "100000"]) == 1
     assert "--days must be 1 to 3660" in capsys.readouterr().err
+    # Days whose local midnight has no Unix time: a traceback, before.
+    for first in ("0001-01-01", "9999-12-31"):
+        assert main(["simulate", "--from", first, "--days", "2"]) == 1
+        assert "the run must lie between 1971-01-01 and 9998-12-31" in capsys.readouterr().err
 
 
 def test_the_example_traffic_file_runs_through_the_example_shop() -> None:
