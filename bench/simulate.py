@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import platform
 import pstats
 import resource
 import subprocess
@@ -81,6 +82,9 @@ def main() -> None:
         profile.runcall(one, 1)
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
         return
+    # The interpreter's build moves the figure by a sixth (a plain source build against
+    # Debian's, which scripts/install uses): say which one ran.
+    print(f"python {platform.python_version()} ({sys.base_prefix}/bin)")
     print(f"{'weeks':>5}  {'calls':>7}  {'CPU s':>6}  {'calls/CPU s':>11}  {'peak RSS MB':>11}  "
           f"{'SL':>5}  {'aband':>5}")  # fmt: skip
     for weeks in args.weeks:
