@@ -45,25 +45,27 @@ from ivr.routing.desk import Desk
 def enter(call: Call, desk: Desk, now: float) -> Step:
     """The executor of the call's node starts it."""
     node = call.plan.node(call.node)
+    # The kinds most calls pass come first: each case is an isinstance() on a plan model,
+    # which costs more than on a plain class, and every call enters several nodes.
     match node:
         case MenuNode():
             return menu.enter(call, node)
+        case TagNode():
+            return tag.enter(call, node)
+        case QueueNode() if desk.staffed:
+            return queue.join(call, desk.router, node, now)
         case PlayNode():
             return play.enter(call, node)
+        case WhenNode():
+            return when.enter(call, node, now)
         case CollectNode():
             return collect.enter(call, node)
         case LookupNode():
             return lookup.enter(call, node)
         case LanguageNode():
             return language.enter(call, node)
-        case WhenNode():
-            return when.enter(call, node, now)
-        case TagNode():
-            return tag.enter(call, node)
         case TransferNode():
             return transfer.enter(call, node)
-        case QueueNode() if desk.staffed:
-            return queue.join(call, desk.router, node, now)
         case CallbackNode():
             return callback.enter(call, node)
         case VoicemailNode():
@@ -83,7 +85,11 @@ def react(
 ) -> Step:
     """The current node's executor reacts to `event`."""
     node = call.plan.node(call.node)
+    # Most events find their call waiting in a queue (agents' legs, music, announcements) or
+    # in a menu: those cases first (see enter).
     match node:
+        case QueueNode() if isinstance(call.step, queue.QueueWait):
+            return queue.handle(call, desk.router, event, now)
         case MenuNode():
             return menu.handle(call, node, event)
         case PlayNode():
@@ -96,8 +102,6 @@ def react(
             return language.handle(call, node, event)
         case TransferNode():
             return transfer.handle(call, node, event)
-        case QueueNode() if isinstance(call.step, queue.QueueWait):
-            return queue.handle(call, desk.router, event, now)
         case CallbackNode() if isinstance(call.step, callback.Booking):
             return callback.handle(call, node, callback_book, event, now)
         case VoicemailNode() if isinstance(call.step, voicemail.Message):

@@ -145,11 +145,16 @@ class Switchboard:
     def handle(self, event: CallEvent | DeskEvent) -> list[Command]:
         """The commands that follow from `event`."""
         # Shifts first: the event's call must see who is on duty now.
-        now = self.clock.now()
-        commands: list[Command] = [
-            Note("", "shift", {"team": team, "duty": "on" if on_duty else "off"})
-            for team, on_duty in self.desk.shifts(now)
-        ]
+        # Nearly no event changes a shift: then no list comprehension (a call of its own).
+        shifts = self.desk.shifts(self.clock.now())
+        commands: list[Command] = (
+            [
+                Note("", "shift", {"team": team, "duty": "on" if on_duty else "off"})
+                for team, on_duty in shifts
+            ]
+            if shifts
+            else []
+        )
         commands += self._handle_event(event)
         # Any event may free an agent or bring a caller: offer, and re-arm the timer.
         commands += self._review_desk(callbacks_due=self.accepting)
