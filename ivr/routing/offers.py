@@ -184,7 +184,7 @@ class Offers(RouterState):
         return Offer(
             caller.call_id,
             caller.queue,
-            tuple(agent.id for agent in chosen),
-            tuple(agent.endpoint for agent in chosen),
+            tuple([agent.id for agent in chosen]),  # a list first: cheaper than a generator
+            tuple([agent.endpoint for agent in chosen]),
             state.spec.ring_timeout,
         )
