@@ -3,6 +3,7 @@ itself for a seed, and answers what-if questions the way a shop would expect."""
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from ivr.cli.main import main
 from ivr.config import CallbackSettings
 from ivr.reports import erlang
-from ivr.simulate.engine import MAX_CALLS, Run, simulate
+from ivr.simulate.engine import COLLECT_EVERY, MAX_CALLS, Run, simulate
 from ivr.simulate.output import RENDER, Result
 from ivr.simulate.traffic import TrafficError, traffic_from
 from ivr.simulate.whatif import WhatIf, WhatIfError
@@ -101,6 +102,26 @@ def test_the_same_seed_gives_the_same_figures_and_another_seed_other_callers() -
     text = RENDER["csv"]([first], "hour")
     assert text == RENDER["csv"]([again], "hour")
     assert text != RENDER["csv"]([other], "hour")
+
+
+def test_a_run_collects_garbage_less_often_and_leaves_the_program_s_settings_as_it_found_them() -> (
+    None
+):
+    site = check_site([("one.yaml", ONE_QUEUE)], [("roster.yaml", _roster(AGENTS))])
+    traffic = traffic_from(_stationary(None), "traffic.yaml")
+    during: list[int] = []
+    before = gc.get_threshold()
+    gc.set_threshold(321, 9, 8)
+    try:
+        run = Run("gc", site, traffic, date(2026, 12, 1), 2)
+        simulate(run, progress=lambda days: during.append(gc.get_threshold()[0]))
+        assert during == [COLLECT_EVERY, COLLECT_EVERY]
+        assert gc.get_threshold() == (321, 9, 8)
+        with pytest.raises(ZeroDivisionError):
+            simulate(run, progress=lambda days: 1 / 0)
+        assert gc.get_threshold() == (321, 9, 8)
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_without_the_partner_weekend_callers_are_lost_and_nothing_is_paid() -> None:
