@@ -117,8 +117,12 @@ def test_a_run_collects_garbage_less_often_and_leaves_the_program_s_settings_as_
         simulate(run, progress=lambda days: during.append(gc.get_threshold()[0]))
         assert during == [COLLECT_EVERY, COLLECT_EVERY]
         assert gc.get_threshold() == (321, 9, 8)
-        with pytest.raises(ZeroDivisionError):
-            simulate(run, progress=lambda days: 1 / 0)
+
+        def fails(days: int) -> None:
+            raise RuntimeError("the caller's progress bar broke")
+
+        with pytest.raises(RuntimeError):
+            simulate(run, progress=fails)
         assert gc.get_threshold() == (321, 9, 8)
     finally:
         gc.set_threshold(*before)
