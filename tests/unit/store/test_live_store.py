@@ -3,6 +3,7 @@ what a restarted daemon finds of its calls and agents."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import threading
 import time
@@ -60,6 +61,36 @@ def test_a_new_connection_finds_what_the_crashed_one_wrote(tmp_path: Path) -> No
     assert second.load("agent") == {"agent2": {"v": 1, "signed_in": True}}
     second.close()
     first.close()
+
+
+def test_a_store_of_the_old_layout_keeps_its_records_when_a_new_daemon_opens_it(
+    tmp_path: Path,
+) -> None:
+    # Live records were a rowid table with a separate key index until 2026-12-01: a store
+    # of then, with a waiting caller and a signed-in agent in it, as that daemon left it.
+    path = tmp_path / "ivr.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute(
+        "CREATE TABLE live (kind TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL,"
+        " PRIMARY KEY (kind, key))"
+    )
+    old.execute("""INSERT INTO live VALUES ('call', 'c1', '{"v": 1, "node": "line"}')""")
+    old.execute("""INSERT INTO live VALUES ('agent', 'agent1', '{"v": 1, "signed_in": true}')""")
+    old.commit()
+    old.close()
+
+    live = SqliteLive(path)
+    assert live.load("call") == {"c1": {"v": 1, "node": "line"}}
+    assert live.load("agent") == {"agent1": {"v": 1, "signed_in": True}}
+    live.put("call", "c1", {"v": 1, "node": "menu"})
+    assert live.load("call") == {"c1": {"v": 1, "node": "menu"}}
+    layout = live.db.execute("SELECT sql FROM sqlite_master WHERE name = 'live'").fetchone()[0]
+    assert "WITHOUT ROWID" in layout
+    live.close()
+    again = SqliteLive(path)  # opened once more: nothing to rebuild, nothing lost
+    assert again.load("agent") == {"agent1": {"v": 1, "signed_in": True}}
+    again.close()
 
 
 def test_sharing_the_journal_s_file_a_record_s_commit_keeps_the_notes_before_it(
