@@ -18,8 +18,10 @@ NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 log = logging.getLogger("test.prune")
 
 
-def recording(root: Path, call_id: str, ended_days_ago: float, retention_days: int) -> Path:
-    end = NOW - timedelta(days=ended_days_ago)
+def recording(
+    root: Path, call_id: str, ended_days_ago: float, retention_days: int, now: datetime = NOW
+) -> Path:
+    end = now - timedelta(days=ended_days_ago)
     wav = path_for(root, call_id, end - timedelta(minutes=5))
     write_sidecar(wav, {"call_id": call_id, "start": (end - timedelta(minutes=5)).isoformat(),
                         "end": end.isoformat(), "retention_days": retention_days})  # fmt: skip
@@ -124,8 +126,10 @@ def test_ivr_recordings_prune_prints_what_it_deleted(
     config = tmp_path / "config" / "ivr.yaml"
     config.parent.mkdir()
     config.write_text("recordings: {folder: ../recordings}\nlog: {level: warning}\n")
-    old = recording(folder, "old", ended_days_ago=10_000, retention_days=90)
-    young = recording(folder, "young", ended_days_ago=-1, retention_days=90)
+    # `ivr recordings prune` goes by the real clock, not the other tests' NOW.
+    today = datetime.now(UTC)
+    old = recording(folder, "old", ended_days_ago=10_000, retention_days=90, now=today)
+    young = recording(folder, "young", ended_days_ago=1, retention_days=90, now=today)
 
     assert main(["recordings", "prune", "--config", str(config), "--dry-run"]) == 0
     assert old.exists()
