@@ -526,7 +526,11 @@ def _shares(key: Any, table: dict[Any, Any], memo: dict[Any, dict[str, float]],
 
 
 def start_daemon(
-    credentials: dict[str, str], workdir: Path, agents: int, profile: Path | None = None
+    credentials: dict[str, str],
+    workdir: Path,
+    agents: int,
+    profile: Path | None = None,
+    event_loop: str = "uvloop",
 ) -> DaemonProcess:
     plans, roster = workdir / "plans", workdir / "agents"
     plans.mkdir(parents=True, exist_ok=True)
@@ -544,7 +548,10 @@ def start_daemon(
         ProfiledDaemon(credentials, workdir, plans, roster, profile=profile)
         if profile is not None
         else DaemonProcess(credentials, workdir, plans, roster)
-    ).start()
+    )
+    with daemon.config.open("a") as config:
+        config.write(f"event_loop: {event_loop}\n")
+    daemon.start()
     try:
         daemon.wait_health(200, timeout=30)
         for i in range(1, agents + 1):
@@ -578,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--perf", type=Path, default=None,
                         help="cpu: perf record Asterisk on each side into this folder")  # fmt: skip
+    parser.add_argument("--event-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the daemon's event loop (its config's event_loop)")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
                         help="cpu: the daemon under cProfile; where its time went")  # fmt: skip
     options = parser.parse_args(argv)
@@ -616,7 +625,9 @@ def main(argv: list[str] | None = None) -> int:
                                   options.talk, phones, {"asterisk": pbx},
                                   options.perf)  # fmt: skip
                 profile = workdir / f"daemon-{round_}.prof" if options.profile else None
-                daemon = start_daemon(credentials, workdir, options.agents, profile)
+                daemon = start_daemon(
+                    credentials, workdir, options.agents, profile, options.event_loop
+                )
                 assert daemon.process is not None
                 ours = queue_path(paths, "daemon", QUEUE_NUMBER, options.rate, options.calls,
                                   options.talk, phones,
@@ -648,7 +659,9 @@ def main(argv: list[str] | None = None) -> int:
                 twin_steps = menu_steps(paths, "twin", TWIN_MENU_NUMBER, first, options.step,
                                         options.step_seconds, options.ceiling)  # fmt: skip
             if "daemon" in sides:
-                daemon = start_daemon(credentials, workdir, options.agents)
+                daemon = start_daemon(
+                    credentials, workdir, options.agents, event_loop=options.event_loop
+                )
                 our_steps = menu_steps(paths, "daemon", MENU_NUMBER, first, options.step,
                                        options.step_seconds, options.ceiling)  # fmt: skip
             if twin_steps and our_steps:
@@ -657,7 +670,9 @@ def main(argv: list[str] | None = None) -> int:
             # A daemon fresh from start: one that served the steps has heap to reuse.
             if daemon is not None:
                 daemon.stop()
-            daemon = start_daemon(credentials, workdir, options.agents)
+            daemon = start_daemon(
+                credentials, workdir, options.agents, event_loop=options.event_loop
+            )
             idle, peak, waiting = memory_per_call(paths, daemon, options.concurrent)
             per_call = (peak - idle) / max(1, waiting)
             print(f"memory: daemon RSS {idle / 1024:.1f} MiB idle, {peak / 1024:.1f} MiB with "

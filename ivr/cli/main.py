@@ -187,6 +187,10 @@ def _run(args: argparse.Namespace) -> int:
 
     # 3: the lease was lost to another daemon; systemd's Restart= brings this one back as
     # the standby.
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(serve())
     return asyncio.run(serve())
 
 

@@ -93,3 +93,13 @@ def test_odd_files_are_refused_with_a_located_message(tmp_path: Path, content: s
     text = _refusal(path, content)
     assert text.startswith(f"{path}:")
     assert "Traceback" not in text
+
+
+def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "ivr.yaml"
+    path.write_text("ari: {url: http://pbx}\n")
+    assert load_settings(path, {}).event_loop == "uvloop"
+    path.write_text("event_loop: asyncio\n")
+    assert load_settings(path, {}).event_loop == "asyncio"
+    text = _refusal(path, "event_loop: tokio\n")
+    assert text.startswith(f"{path}:1:1: error: event_loop: Input should be 'uvloop' or 'asyncio'")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
+from typing import cast
 
 # Connections open at once; more requests than this wait for one to come free.
 CONNECTIONS = 16
@@ -41,7 +42,7 @@ class _Connection(asyncio.Protocol):
     """One connection; one request at a time on it (no pipelining)."""
 
     def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.WriteTransport | None = None
         self.closed = False
         self.idle_since = 0.0  # loop time when its last answer came
         self._buffer = bytearray()
@@ -51,8 +52,8 @@ class _Connection(asyncio.Protocol):
         self.keep = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Duck-typed, not isinstance(): uvloop's transports are not asyncio's classes.
+        self.transport = cast(asyncio.WriteTransport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
