@@ -257,6 +257,12 @@ class LineWriter(logging.StreamHandler[TextIO]):
         super().close()
 
 
+def flush() -> None:
+    """Write the log lines held now (before a notice that must follow them)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 def setup(level: str = "info", fmt: str = "keyvalue", secrets: Iterable[str] = ()) -> None:
     """Send every log line to stderr in the chosen format, with `secrets` masked."""
     redact = _Redactor(secrets)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from ivr import logs
 from ivr.service.notify import Notifier
 from ivr.service.state import ServiceState, status_line
 from tests.unit.service.notify_listener import Notice, NotifyListener
@@ -126,3 +129,43 @@ def test_status_lines() -> None:
     assert status_line(up, 1, started=True) == "active: 1 call, ari up, ami up"
     assert status_line({**up, "ami": False}, 0, started=False) == "starting: waiting for ami"
     assert status_line({"role": "standby"}, 0, started=True) == "standby: waiting for the lease"
+
+
+async def test_ready_after_a_reload_comes_after_the_reload_s_log_lines(
+    listener: NotifyListener,
+) -> None:
+    # The log holds info lines on the event loop for a moment; `systemctl reload` returns at
+    # READY=1, and ops then read the journal for plan.reloaded.
+    said: list[str] = []
+
+    class Said(io.StringIO):
+        def write(self, text: str) -> int:
+            said.extend(line.split(" event=")[1].split()[0] for line in text.splitlines())
+            return len(text)
+
+    class Telling(Notifier):
+        def ready(self, status: str) -> bool:
+            said.append("READY=1")
+            return super().ready(status)
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    logs.setup("info")
+    root.handlers[0].setStream(Said())  # type: ignore[attr-defined]
+    try:
+        daemon = Daemon()
+        daemon.state.update(ari=True, ami=True, ok=True)
+        state = ServiceState(Telling(listener.address), daemon.health, lambda: daemon.calls)
+        state.start()
+        first, _ = await seen(listener, "READY", "1")
+
+        async def reload() -> None:
+            logs.event(logging.getLogger("ivr.reload"), "plan.reloaded", plans="shop@1")
+
+        state.reloading(lambda: asyncio.get_running_loop().create_task(reload()))()
+        await asyncio.to_thread(listener.wait_field, "READY", "1", 10, first)
+        await state.close()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert said == ["READY=1", "plan.reloaded", "READY=1"]
