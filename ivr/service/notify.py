@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Mapping
 
+from ivr import logs
 from ivr.logs import event
 
 log = logging.getLogger("ivr.service")
@@ -58,6 +59,10 @@ class Notifier:
         a full socket queue drops the notice rather than stall the event loop."""
         if self.address is None:
             return False
+        # A notice follows the log lines written before it: info lines wait on the event loop
+        # for a moment (ivr.logs), and systemd's journal would show READY=1 after a reload
+        # before the reload's own plan.reloaded, STOPPING=1 before the drain's reason.
+        logs.flush()
         # A value ends at the line's end: a newline would start a field of its own.
         text = "\n".join(f"{key}={' '.join(str(v).splitlines())}" for key, v in fields.items())
         address = "\0" + self.address[1:] if self.address.startswith("@") else self.address

@@ -9,7 +9,6 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ivr import logs
 from ivr.service.notify import Notifier, feed_watchdog
 
 STATUS_EVERY = 0.5  # seconds between looks at the daemon's health (a dict, cheap)
@@ -136,9 +135,6 @@ class ServiceState:
         return around
 
     def _reloaded(self) -> None:
-        # The reload's own log lines (plan.reloaded or its errors) first: they may be held
-        # on the loop for a moment, and READY=1 tells systemctl and ops the reload is done.
-        logs.flush()
         self._said = self.line()
         self.notifier.ready(self._said)
 

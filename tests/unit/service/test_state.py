@@ -131,7 +131,7 @@ def test_status_lines() -> None:
     assert status_line({"role": "standby"}, 0, started=True) == "standby: waiting for the lease"
 
 
-async def test_ready_after_a_reload_comes_after_the_reload_s_log_lines(
+async def test_a_notice_comes_after_the_log_lines_written_before_it(
     listener: NotifyListener,
 ) -> None:
     # The log holds info lines on the event loop for a moment; `systemctl reload` returns at
@@ -144,9 +144,10 @@ async def test_ready_after_a_reload_comes_after_the_reload_s_log_lines(
             return len(text)
 
     class Telling(Notifier):
-        def ready(self, status: str) -> bool:
-            said.append("READY=1")
-            return super().ready(status)
+        def send(self, **fields: str) -> bool:
+            sent = super().send(**fields)
+            said.extend(f"{key}=1" for key in ("READY", "STOPPING") if key in fields)
+            return sent
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -164,8 +165,10 @@ async def test_ready_after_a_reload_comes_after_the_reload_s_log_lines(
 
         state.reloading(lambda: asyncio.get_running_loop().create_task(reload()))()
         await asyncio.to_thread(listener.wait_field, "READY", "1", 10, first)
+        logs.event(logging.getLogger("ivr.service"), "drain.started", calls=0)
+        state.stop()
         await state.close()
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
-    assert said == ["READY=1", "plan.reloaded", "READY=1"]
+    assert said == ["READY=1", "plan.reloaded", "READY=1", "drain.started", "STOPPING=1"]
