@@ -22,6 +22,11 @@ members) beside the sample config, and the same SIPp load goes through both:
 - memory: `--concurrent` callers held in a queue with nobody to answer; the daemon's RSS
   idle and with all of them waiting, per call.
 
+`--floor` (cpu) and `--sides twin,daemon,floor` (steps) add a third side: bench/ari_floor.py,
+the least a Python driver can do for the same path over ARI (the same requests and events
+on the same HTTP client, no plan, journal or store). It tells what any ARI driver costs
+Asterisk and itself from what the daemon adds on top.
+
 The lab is left as found: the sample config back, no softphone running.
 """
 
@@ -72,7 +77,7 @@ CAPTURE = (
     "udp and not port 5060 and (dst portrange 20000-49999 or "
     f"(dst portrange 10000-19999 and (udp[9] & 0x7f) = {DTMF_PAYLOAD}))"
 )
-CALLER_PREFIX = {"twin": "7955", "daemon": "7956"}
+CALLER_PREFIX = {"twin": "7955", "daemon": "7956", "floor": "7957"}
 
 PLANS = {
     "live": f"""\
@@ -330,9 +335,10 @@ def print_perf(folder: Path, paths: LabPaths, top: int = 25) -> None:
 
 def menu_steps(
     paths: LabPaths, side: str, number: str, first: float, step: float, seconds: float,
-    ceiling: float,
+    ceiling: float, pids: dict[str, int],
 ) -> list[Run]:  # fmt: skip
-    """The menu-only path at rising rates until a step fails a call."""
+    """The menu-only path at rising rates until a step fails a call; the CPU a call of each
+    process in `pids` at each rate (does a call cost more when many are live?)."""
     runs: list[Run] = []
     script = sipp.CallScript(number, keys="1", first_key_after=1.0, wait_for_bye=30)
     # A few calls first, not counted: a daemon just started imports and caches on its first.
@@ -341,16 +347,20 @@ def menu_steps(
     while rate <= ceiling:
         load = CallerLoad(f"{side}-menu", script, rate, round(rate * seconds), CALLER_PREFIX[side],
                           (20000, 49999))  # fmt: skip
+        before = {name: sum(cpu_times(pid)) for name, pid in pids.items()}
         with capture(paths) as packets:
             running = run_load(paths, load, timeout=seconds + 90)
+        spent = {name: sum(cpu_times(pid)) - before[name] for name, pid in pids.items()}
         counts = running.counts()
         run = Run(side, counts.created, counts.successful, counts.failed, rate=rate)
         run.key_to_prompt = prompt_latencies(paths, packets)
         runs.append(run)
         late = sum(1 for v in run.key_to_prompt if v > LATE_SECONDS)
+        costs = ", ".join(f"{name} {cpu * 1000 / max(1, run.placed):.1f}"
+                          for name, cpu in spent.items())  # fmt: skip
         print(f"  {side} {rate:g} calls/s: {run.placed} placed, {run.failed} failed, {late} "
               f"heard the prompt over {LATE_SECONDS:g} s after the key; key -> prompt "
-              f"{spread(run.key_to_prompt)}", flush=True)  # fmt: skip
+              f"{spread(run.key_to_prompt)}; ms of CPU a call: {costs}", flush=True)  # fmt: skip
         if not held(run):
             break
         rate += step
@@ -579,7 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", type=float, default=20.0, help="steps: calls a second more")
     parser.add_argument("--step-seconds", type=float, default=15.0)
     parser.add_argument("--first", type=float, default=None, help="steps: first rate (--step)")
-    parser.add_argument("--sides", default="twin,daemon", help="steps: twin,daemon")
+    parser.add_argument("--sides", default="twin,daemon",
+                        help="steps: twin,daemon[,floor]")  # fmt: skip
     parser.add_argument("--ceiling", type=float, default=300.0, help="steps: highest rate")
     parser.add_argument("--concurrent", type=int, default=500, help="memory: callers waiting")
     parser.add_argument("--workdir", type=Path, default=None)
@@ -587,6 +598,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="cpu: perf record Asterisk on each side into this folder")  # fmt: skip
     parser.add_argument("--event-loop", choices=("uvloop", "asyncio"), default="uvloop",
                         help="the daemon's event loop (its config's event_loop)")  # fmt: skip
+    parser.add_argument("--floor", action="store_true",
+                        help="cpu: also the thinnest driver of the same path "
+                             "(bench/ari_floor.py) in each round")  # fmt: skip
+    parser.add_argument("--floor-burn", type=float, default=0.0, metavar="MS",
+                        help="the floor spends MS of CPU on nothing after each event")  # fmt: skip
+    parser.add_argument("--floor-connections", type=int, default=16, metavar="N",
+                        help="the floor's keep-alive HTTP connections to ARI")  # fmt: skip
     parser.add_argument("--profile", action="store_true",
                         help="cpu: the daemon under cProfile; where its time went")  # fmt: skip
     options = parser.parse_args(argv)
@@ -638,6 +656,13 @@ def main(argv: list[str] | None = None) -> int:
                 daemon = None
                 print_cpu(twin, ours, options)
                 pairs.append((twin, ours))
+                if options.floor:
+                    with floor_driver(credentials, options.agents, options) as floor:
+                        bare = queue_path(paths, "floor", QUEUE_NUMBER, options.rate,
+                                          options.calls, options.talk, phones,
+                                          {"asterisk": pbx, "daemon": floor.pid},
+                                          options.perf)  # fmt: skip
+                    print_floor(twin, ours, bare)
                 if profile is not None:
                     print_profile(profile)
             if len(pairs) > 1:
@@ -657,15 +682,27 @@ def main(argv: list[str] | None = None) -> int:
             twin_steps, our_steps = [], []
             if "twin" in sides:
                 twin_steps = menu_steps(paths, "twin", TWIN_MENU_NUMBER, first, options.step,
-                                        options.step_seconds, options.ceiling)  # fmt: skip
+                                        options.step_seconds, options.ceiling,
+                                        {"asterisk": pbx})  # fmt: skip
             if "daemon" in sides:
                 daemon = start_daemon(
                     credentials, workdir, options.agents, event_loop=options.event_loop
                 )
+                assert daemon.process is not None
                 our_steps = menu_steps(paths, "daemon", MENU_NUMBER, first, options.step,
-                                       options.step_seconds, options.ceiling)  # fmt: skip
+                                       options.step_seconds, options.ceiling,
+                                       {"asterisk": pbx, "daemon": daemon.process.pid})  # fmt: skip
+            floor_steps: list[Run] = []
+            if "floor" in sides:
+                if daemon is not None:
+                    daemon.stop()  # the floor takes the Stasis app
+                    daemon = None
+                with floor_driver(credentials, options.agents, options) as floor:
+                    floor_steps = menu_steps(paths, "floor", MENU_NUMBER, first, options.step,
+                                             options.step_seconds, options.ceiling,
+                                             {"asterisk": pbx, "floor": floor.pid})  # fmt: skip
             if twin_steps and our_steps:
-                print_steps(twin_steps, our_steps)
+                print_steps(twin_steps, our_steps, floor_steps)
         if "memory" in parts:
             # A daemon fresh from start: one that served the steps has heap to reuse.
             if daemon is not None:
@@ -727,13 +764,50 @@ def print_rounds(pairs: list[tuple[Run, Run]]) -> None:
           f"Asterisk {row(share)}; total / twin {row(total)}")  # fmt: skip
 
 
+@contextlib.contextmanager
+def floor_driver(
+    credentials: dict[str, str], agents: int, options: argparse.Namespace
+) -> Iterator[subprocess.Popen[str]]:
+    """bench/ari_floor.py running as the Stasis app while the block runs."""
+    argv = [sys.executable, str(REPO / "bench" / "ari_floor.py"), "--agents", str(agents),
+            "--burn-ms", str(options.floor_burn),
+            "--connections", str(options.floor_connections)]  # fmt: skip
+    process = subprocess.Popen(argv, env={**os.environ, **credentials}, text=True,
+                               stdout=subprocess.PIPE)  # fmt: skip
+    assert process.stdout is not None
+    try:
+        line = process.stdout.readline()
+        if line.strip() != "floor: ready":
+            raise RuntimeError(f"bench/ari_floor.py did not start: {line!r}")
+        yield process
+    finally:
+        process.terminate()
+        tail, _ = process.communicate(timeout=30)
+        print(f"  {tail.strip()}")
+
+
+def print_floor(twin: Run, ours: Run, bare: Run) -> None:
+    """The floor's own figures, and the daemon's against it."""
+    print(f"  floor : answered {bare.answered} of {bare.placed} ({bare.failed} failed); Asterisk "
+          f"{bare.asterisk_cpu:.2f} CPU-s ({bare.asterisk_system:.2f} system), floor "
+          f"{bare.daemon_cpu:.2f} CPU-s ({bare.daemon_system:.2f} system, "
+          f"{1000 * bare.daemon_cpu / max(1, bare.answered):.1f} ms a call); key -> ring "
+          f"{spread(bare.key_to_ring)}")  # fmt: skip
+    if twin.asterisk_cpu > 0 and bare.asterisk_cpu > 0:
+        total = (bare.asterisk_cpu + bare.daemon_cpu) / twin.asterisk_cpu
+        print(f"  Asterisk under the floor / twin: {bare.asterisk_cpu / twin.asterisk_cpu:.2f}x;"
+              f" floor / Asterisk: {bare.daemon_cpu / bare.asterisk_cpu:.2f}x; total / twin: "
+              f"{total:.2f}x; the daemon / the floor: "
+              f"{ours.daemon_cpu / max(bare.daemon_cpu, 1e-9):.2f}x")  # fmt: skip
+
+
 def held(run: Run) -> bool:
     """Every call of the step succeeded, none heard the prompt late."""
     late = any(v > LATE_SECONDS for v in run.key_to_prompt)
     return not run.failed and run.answered == run.placed and not late
 
 
-def print_steps(twin: list[Run], ours: list[Run]) -> None:
+def print_steps(twin: list[Run], ours: list[Run], floor: list[Run]) -> None:
     def highest(runs: list[Run]) -> float:
         return max((r.rate for r in runs if held(r)), default=0.0)
 
@@ -743,6 +817,10 @@ def print_steps(twin: list[Run], ours: list[Run]) -> None:
           "menu-only: the twin held no step")  # fmt: skip
     if not twin_max:
         return
+    if floor:
+        floor_max = highest(floor)
+        print(f"  the floor (bench/ari_floor.py) holds {floor_max:g} ({floor_max / twin_max:.0%}"
+              " of the twin's)")  # fmt: skip
     target = 0.8 * twin_max
     pairs = [(t, o) for t in twin for o in ours if t.rate == o.rate and t.rate <= target]
     if pairs:
