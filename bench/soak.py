@@ -9,7 +9,7 @@ seconds and hangs up. The rest press 2 for `orders`, whose two agents are on a b
 hang up after a few seconds of waiting: abandons. Criteria (exit status 1 when one fails):
 no call failed or lost, none left in Stasis, RSS at the end within 5 % of RSS after warm-up,
 file descriptors flat, and the journal's outcomes equal to /metrics' `ivr_calls_total`
-call for call. docs/soak.md explains the figures; tests/integration/test_soak.py runs 3
+call for call. docs/soak.md explains the figures; tests/integration/test_soak.py runs 2
 minutes of it on the lab.
 """
 
