@@ -37,9 +37,7 @@ from pydantic import SecretStr
 from ivr.config import AriSettings
 from ivr.pbx.ari import http
 from ivr.pbx.ari.client import AriClient, ignore_missing
-from ivr.pbx.ari.events import EVENTS
-
-AGENT = "agent"
+from ivr.pbx.ari.events import AGENT_LEG, EVENTS
 
 
 @dataclass
@@ -91,7 +89,7 @@ class Floor:
         client = self.client
         if kind == "StasisStart":
             args = data.get("args") or []
-            if args and args[0] == AGENT:
+            if args and args[0] == AGENT_LEG:
                 caller = args[1]
                 call = self.calls.get(caller)
                 if call is None:
@@ -160,7 +158,7 @@ class Floor:
             self.legs[leg] = caller
             client = self.client
             ring = partial(
-                client.originate, leg, f"PJSIP/{agent}", self.app, f"{AGENT},{caller}",
+                client.originate, leg, f"PJSIP/{agent}", self.app, f"{AGENT_LEG},{caller}",
                 call.number, 15,
             )  # fmt: skip
             self.later(caller, ring)
